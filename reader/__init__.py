@@ -1,0 +1,53 @@
+"""The CCCD chip reader: transports, APDUs, TLV, secure messaging, BAC/PACE and the LDS
+files of ICAO Doc 9303 (parts 10 and 11) as the Vietnamese CCCD uses them.
+
+Public API (ARCHITECTURE.md): ``Transport``, ``ReplayTransport``, ``BACKey``, ``CANKey``,
+``keys_for_id_number``, ``open_session``, ``read_card``, ``lds.parse_*``.
+"""
+
+from reader.card import AuthOutcome, CardRead, IncompleteReadError, ReadStats, read_card
+from reader.errors import (
+    AccessDeniedError,
+    CardError,
+    CardRemovedError,
+    ParseError,
+    ProtocolError,
+    SecureMessagingError,
+    StatusWordError,
+    TransportError,
+    TransportTimeoutError,
+    UnsupportedError,
+)
+from reader.keys import AccessKey, BACKey, CANKey, InvalidKeyError, keys_for_id_number
+from reader.session import ReadOptions, Session, open_session
+from reader.transport import ReplayTransport, Transport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "AccessKey",
+    "AuthOutcome",
+    "BACKey",
+    "CANKey",
+    "CardError",
+    "CardRead",
+    "CardRemovedError",
+    "IncompleteReadError",
+    "InvalidKeyError",
+    "ParseError",
+    "ProtocolError",
+    "ReadOptions",
+    "ReadStats",
+    "ReplayTransport",
+    "SecureMessagingError",
+    "Session",
+    "StatusWordError",
+    "Transport",
+    "TransportError",
+    "TransportTimeoutError",
+    "UnsupportedError",
+    "keys_for_id_number",
+    "open_session",
+    "read_card",
+]

@@ -1,0 +1,370 @@
+"""Opening the chip and reading its files (ICAO 9303-11 §4 access control, 9303-10 §3 file
+selection, ISO/IEC 7816-4 §11.2 READ BINARY), as ARCHITECTURE.md's data path steps 2 and 3.
+
+``open_session`` reads EF.CardAccess by FID or SFI (never SELECT MF: CCCD chips answer 6D00),
+runs PACE when the card offers it, else BAC, and says which ran and why. ``Session.read_file``
+reads with few round trips: the first READ BINARY takes the header and as much of the file as
+allowed, extended length where chip and reader accept it, and a ladder of smaller sizes on
+6700 / 6Cxx / short answers, remembered for the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reader import tlv
+from reader.apdu import Command, Response, read_binary, select_aid, select_file, status_error
+from reader.bac import BACTerminal
+from reader.errors import (
+    AccessDeniedError,
+    ParseError,
+    StatusWordError,
+    UnsupportedError,
+)
+from reader.files import FILES, MRTD_AID, file_info
+from reader.keys import AccessKey, BACKey, CANKey
+from reader.sm import SecureMessaging
+from reader.transport import Transport
+
+log = logging.getLogger(__name__)
+
+RandomFn = Callable[[int], bytes]
+
+DEFAULT_LADDER = (65535, 4096, 1024, 256, 231, 223, 160, 128)
+MAX_FILE_SIZE = 512 * 1024
+MAX_APDUS_PER_FILE = 4096
+SW_END_OF_FILE = 0x6282
+WRONG_LENGTH = 0x6700
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadOptions:
+    """How files are selected and read. The defaults are the fast path; ``worked_example()``
+    reproduces ICAO 9303-11 Appendix D byte for byte."""
+
+    ladder: tuple[int, ...] = DEFAULT_LADDER
+    first_read: int | None = None  # bytes for the first READ BINARY; None: the current rung
+    use_sfi: bool = False
+    read_card_access: bool = True
+    select_applet: bool = True
+    allow_pace: bool = True
+    allow_fallback_to_bac: bool = False
+
+    @classmethod
+    def worked_example(cls) -> ReadOptions:
+        return cls(first_read=4, read_card_access=False, select_applet=False, ladder=(255,))
+
+
+@dataclass(slots=True)
+class ApduStats:
+    apdus: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+class CountingTransport:
+    """Counts what passes through to the real transport."""
+
+    def __init__(self, inner: Transport, stats: ApduStats) -> None:
+        self.inner = inner
+        self.stats = stats
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.stats.apdus += 1
+        self.stats.bytes_sent += len(apdu)
+        answer = self.inner.transmit(apdu)
+        self.stats.bytes_received += len(answer)
+        return answer
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(slots=True)
+class AccessReport:
+    """What access control ran, and why (a PACE->BAC fallback is never silent)."""
+
+    protocol: str = ""
+    pace_offered: bool = False
+    pace_parameters: str | None = None
+    fallback_reason: str | None = None
+    card_access: bytes | None = None
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class Session:
+    """An open chip: secure messaging is up (or, for tests, deliberately not)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        sm: SecureMessaging | None,
+        access: AccessReport,
+        options: ReadOptions,
+        stats: ApduStats,
+    ) -> None:
+        self.transport = transport
+        self.sm = sm
+        self.access = access
+        self.options = options
+        self.stats = stats
+        self._rung = 0
+        self._cap = 65536  # learned from short answers and 6Cxx hints
+        self.selected: str | None = None
+
+    @property
+    def access_protocol(self) -> str:
+        return self.access.protocol
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.access.fallback_reason
+
+    @property
+    def max_read(self) -> int:
+        """The READ BINARY size that currently works with this card and reader."""
+        return min(self.options.ladder[self._rung], self._cap)
+
+    # -- sending --------------------------------------------------------------------------
+    def send(self, command: Command) -> Response:
+        """Send one command, under secure messaging when it is up. Bare error SWs raise."""
+        if self.sm is None:
+            return Response.parse(self.transport.transmit(command.to_bytes()))
+        return self.sm.transmit(self.transport.transmit, command)
+
+    def replace_sm(self, sm: SecureMessaging) -> None:
+        """Continue with new keys (after Chip Authentication)."""
+        self.sm = sm
+
+    # -- files ----------------------------------------------------------------------------
+    def select(self, name: str) -> None:
+        info = file_info(name)
+        self.send(select_file(info.fid)).check(f"SELECT {name}")
+        self.selected = name
+
+    def read_file(self, name: str, progress: ProgressFn | None = None) -> bytes:
+        """The whole content of a file (ICAO names: "COM", "SOD", "DG1" ... "DG16")."""
+        info = file_info(name)
+        try:
+            if self.options.use_sfi:
+                return self._read(name, info.sfi, progress)
+            self.select(name)
+            return self._read(name, None, progress)
+        except ParseError as exc:
+            raise exc.in_file(name) from None
+
+    def _read(self, name: str, sfi: int | None, progress: ProgressFn | None) -> bytes:
+        first_le = self.options.first_read or self.max_read
+        head = self._read_chunk(0, first_le, sfi)
+        if not head:
+            raise ParseError("file is empty", offset=0, file=name)
+        while True:
+            try:
+                header_size, total = tlv.header_length(head)
+                break
+            except ParseError:
+                if len(head) >= 8:
+                    raise
+                more = self._read_chunk(len(head), 8 - len(head), None)
+                if not more:
+                    raise
+                head += more
+        if total > MAX_FILE_SIZE:
+            raise ParseError(f"file declares {total} bytes, more than the {MAX_FILE_SIZE} allowed",
+                             offset=0, file=name)
+        data = bytearray(head[:total])
+        for _ in range(MAX_APDUS_PER_FILE):
+            if progress is not None:
+                progress(name, len(data), total)
+            if len(data) >= total:
+                return bytes(data)
+            chunk = self._read_chunk(len(data), min(total - len(data), self.max_read), None)
+            if not chunk:
+                raise ParseError(f"file ends after {len(data)} of {total} declared bytes",
+                                 offset=len(data), file=name)
+            data += chunk[: total - len(data)]
+        raise ParseError("too many READ BINARY commands for one file", file=name)
+
+    def _step_down(self) -> bool:
+        """Move to the next smaller rung of the ladder; False when there is none."""
+        current = self.max_read
+        for index in range(self._rung + 1, len(self.options.ladder)):
+            if self.options.ladder[index] < current:
+                self._rung = index
+                log.debug("read size lowered to %d bytes", self.max_read)
+                return True
+        return False
+
+    def _limit_to(self, size: int) -> None:
+        """The card or reader told us (by a short answer or 6Cxx) what fits."""
+        if 0 < size < self.max_read:
+            self._cap = size
+            log.debug("read size limited to %d bytes", size)
+
+    def _read_chunk(self, offset: int, le: int, sfi: int | None) -> bytes:
+        """One READ BINARY, retried down the ladder when the length is refused."""
+        wanted = min(le, 65536)
+        while True:
+            odd = offset > 0x7FFF
+            command = read_binary(offset, min(wanted + (4 if odd else 0), 65536),
+                                  sfi=sfi if offset <= 0xFF else None)
+            try:
+                response = self.send(command)
+            except StatusWordError as exc:  # a bare SW: the chip did not take the command
+                if self._length_refused(exc.sw, wanted):
+                    wanted = min(wanted, self.max_read)
+                    continue
+                raise
+            if response.sw not in (0x9000, SW_END_OF_FILE):
+                if self._length_refused(response.sw, wanted):
+                    wanted = min(wanted, self.max_read)
+                    continue
+                raise status_error(response.sw, "READ BINARY")
+            data = _strip_do53(response.data) if odd else response.data
+            if 0 < len(data) < wanted and response.sw == 0x9000:
+                self._limit_to(len(data))  # truncated answer: remember what fits
+            return data
+
+    def _length_refused(self, sw: int, wanted: int) -> bool:
+        """After 6700 or 6Cxx: lower the read size; False when nothing smaller is left."""
+        if sw & 0xFF00 == 0x6C00:
+            self._limit_to(sw & 0xFF or 256)
+        elif sw == WRONG_LENGTH:
+            if wanted < self.max_read:
+                self._limit_to(wanted)  # the card refuses even less than our rung
+            self._step_down()
+        else:
+            return False
+        return self.max_read < wanted
+
+
+def _strip_do53(data: bytes) -> bytes:
+    if not data:
+        return data
+    element = tlv.decode_one(data, allow_trailing=True)
+    if element.tag != 0x53:
+        raise ParseError("odd-INS READ BINARY answer without DO'53'", offset=0)
+    return element.value
+
+
+def _read_card_access(transport: Transport) -> bytes | None:
+    """EF.CardAccess before any applet is selected: SELECT by FID with P1=02, then read.
+    Returns None when the card has none (a BAC-only card)."""
+    plain = Session(transport, None, AccessReport(), ReadOptions(ladder=(256, 223, 128)),
+                    ApduStats())
+    try:
+        response = plain.send(select_file(FILES["CardAccess"].fid, p1=0x02))
+        if response.sw in (0x6A82, 0x6A86, 0x6D00, 0x6985):
+            return None
+        response.check("SELECT EF.CardAccess")
+        return plain._read("CardAccess", None, None)
+    except StatusWordError as exc:
+        if exc.sw in (0x6A82, 0x6982, 0x6B00, 0x6D00):
+            return None
+        raise
+
+
+def _pace_offered(card_access: bytes) -> bool:
+    from reader.lds.security_infos import parse_security_infos
+
+    return bool(parse_security_infos(card_access, file="CardAccess").pace_infos)
+
+
+def open_session(
+    transport: Transport,
+    key: AccessKey,
+    *,
+    random: RandomFn = os.urandom,
+    options: ReadOptions | None = None,
+    stats: ApduStats | None = None,
+) -> Session:
+    """Open the chip with PACE when offered, else BAC; report which ran and why."""
+    options = options or ReadOptions()
+    stats = stats if stats is not None else ApduStats()
+    counted = CountingTransport(transport, stats)
+    access = AccessReport()
+    if options.read_card_access:
+        access.card_access = _read_card_access(counted)
+        if access.card_access is not None and options.allow_pace:
+            access.pace_offered = _pace_offered(access.card_access)
+    if access.pace_offered:
+        assert access.card_access is not None
+        try:
+            return _open_with_pace(counted, key, access, options, stats, random)
+        except (UnsupportedError, AccessDeniedError, StatusWordError) as exc:
+            if not options.allow_fallback_to_bac or not isinstance(key, BACKey):
+                raise
+            access.fallback_reason = f"PACE failed: {exc}"
+            log.warning("PACE failed, falling back to BAC as allowed by the caller")
+    if isinstance(key, CANKey):
+        raise UnsupportedError(
+            "this card offers no PACE, and a CAN only works with PACE: give the date of birth "
+            "and expiry for BAC"
+        )
+    return _open_with_bac(counted, key, access, options, stats, random)
+
+
+def _open_with_bac(
+    transport: Transport,
+    key: BACKey,
+    access: AccessReport,
+    options: ReadOptions,
+    stats: ApduStats,
+    random: RandomFn,
+) -> Session:
+    plain = Session(transport, None, access, options, stats)
+    if options.select_applet:
+        plain.send(select_aid(MRTD_AID)).check("SELECT eMRTD application")
+    terminal = BACTerminal(key, random)
+    rnd_ic = plain.send(terminal.challenge_command()).check("GET CHALLENGE")
+    answer = plain.send(terminal.authenticate_command(rnd_ic))
+    if answer.sw != 0x9000:
+        error = status_error(answer.sw, "BAC EXTERNAL AUTHENTICATE")
+        if isinstance(error, AccessDeniedError):
+            raise AccessDeniedError(
+                answer.sw,
+                "BAC refused: the document number (last 9 digits of the ID number), date of "
+                "birth or date of expiry is wrong",
+            )
+        raise error
+    sm = terminal.finish(answer.data)
+    access.protocol = "BAC"
+    return Session(transport, sm, access, options, stats)
+
+
+def _open_with_pace(
+    transport: Transport,
+    key: AccessKey,
+    access: AccessReport,
+    options: ReadOptions,
+    stats: ApduStats,
+    random: RandomFn,
+) -> Session:
+    try:
+        from reader import pace
+    except ImportError:
+        raise UnsupportedError("the card offers PACE, which this reader does not support yet")
+    assert access.card_access is not None
+    plain = Session(transport, None, access, options, stats)
+    sm, description = pace.perform_pace(plain.send, key, access.card_access, random)
+    access.protocol = "PACE"
+    access.pace_parameters = description
+    session = Session(transport, sm, access, options, stats)
+    if options.select_applet:
+        session.send(select_aid(MRTD_AID)).check("SELECT eMRTD application")
+    return session
+
+
+__all__ = [
+    "AccessReport",
+    "ApduStats",
+    "ReadOptions",
+    "Session",
+    "open_session",
+]
+
