@@ -1,0 +1,49 @@
+"""DG15, the Active Authentication public key (ICAO 9303-10 §4.7.15, 9303-11 §6.1):
+tag 6F wrapping a SubjectPublicKeyInfo, RSA or EC (named or explicit parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reader import tlv
+from reader.errors import ParseError
+from reader.lds.security_infos import PublicKeyInfo, parse_public_key_info
+
+_FILE = "DG15"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DG15:
+    raw: bytes
+    public_key: PublicKeyInfo
+
+    @property
+    def spki(self) -> bytes:
+        """The SubjectPublicKeyInfo DER exactly as stored."""
+        return self.public_key.der
+
+    @property
+    def key_type(self) -> str:
+        return self.public_key.key_type
+
+
+def parse_dg15(raw: bytes) -> DG15:
+    raw = bytes(raw)
+    try:
+        top = tlv.decode_one(raw)
+    except ParseError as exc:
+        raise exc.in_file(_FILE) from None
+    if top.tag != 0x6F:
+        raise ParseError(f"DG15 starts with tag {top.tag:X}, expected 6F", offset=0, file=_FILE)
+    if len(top.children) != 1:
+        raise ParseError("DG15 must hold exactly one SubjectPublicKeyInfo", offset=0, file=_FILE)
+    header = len(top.raw) - len(top.value)
+    key = parse_public_key_info(top.children[0].raw, file=_FILE, offset=header)
+    if key.key_type not in ("RSA", "EC"):
+        raise ParseError(
+            f"DG15 key algorithm {key.algorithm_oid} is neither RSA nor EC",
+            offset=header,
+            file=_FILE,
+        )
+    return DG15(raw=raw, public_key=key)
