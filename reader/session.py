@@ -37,6 +37,7 @@ DEFAULT_LADDER = (65535, 4096, 1024, 256, 231, 223, 160, 128)
 MAX_FILE_SIZE = 512 * 1024
 MAX_APDUS_PER_FILE = 4096
 SW_END_OF_FILE = 0x6282
+SW_OFFSET_BEYOND_END = 0x6B00
 WRONG_LENGTH = 0x6700
 
 
@@ -165,7 +166,7 @@ class Session:
             raise ParseError("file is empty", offset=0, file=name)
         while True:
             try:
-                header_size, total = tlv.header_length(head)
+                _, total = tlv.header_length(head)
                 break
             except ParseError:
                 if len(head) >= 8:
@@ -177,16 +178,21 @@ class Session:
         if total > MAX_FILE_SIZE:
             raise ParseError(f"file declares {total} bytes, more than the {MAX_FILE_SIZE} allowed",
                              offset=0, file=name)
+        if len(head) < min(first_le, total):
+            self._limit_to(len(head))  # the card or reader cut the answer: remember what fits
         data = bytearray(head[:total])
         for _ in range(MAX_APDUS_PER_FILE):
             if progress is not None:
                 progress(name, len(data), total)
             if len(data) >= total:
                 return bytes(data)
-            chunk = self._read_chunk(len(data), min(total - len(data), self.max_read), None)
+            wanted = min(total - len(data), self.max_read)
+            chunk = self._read_chunk(len(data), wanted, None)
             if not chunk:
                 raise ParseError(f"file ends after {len(data)} of {total} declared bytes",
                                  offset=len(data), file=name)
+            if len(chunk) < wanted:
+                self._limit_to(len(chunk))
             data += chunk[: total - len(data)]
         raise ParseError("too many READ BINARY commands for one file", file=name)
 
@@ -220,15 +226,14 @@ class Session:
                     wanted = min(wanted, self.max_read)
                     continue
                 raise
+            if response.sw == SW_OFFSET_BEYOND_END and offset > 0:
+                return b""  # the file is shorter than its header says
             if response.sw not in (0x9000, SW_END_OF_FILE):
                 if self._length_refused(response.sw, wanted):
                     wanted = min(wanted, self.max_read)
                     continue
                 raise status_error(response.sw, "READ BINARY")
-            data = _strip_do53(response.data) if odd else response.data
-            if 0 < len(data) < wanted and response.sw == 0x9000:
-                self._limit_to(len(data))  # truncated answer: remember what fits
-            return data
+            return _strip_do53(response.data) if odd else response.data
 
     def _length_refused(self, sw: int, wanted: int) -> bool:
         """After 6700 or 6Cxx: lower the read size; False when nothing smaller is left."""

@@ -136,6 +136,8 @@ class SecureMessaging:
                 self.dead = True
             raise status_error(response.sw, "secure messaging")
         self.ssc += 1
+        if response.data[0] not in (0x85, 0x87, 0x99):
+            raise self._fail("unprotected answer with data while secure messaging is active")
         try:
             objects = tlv.decode(response.data, max_elements=8)
         except ParseError as exc:

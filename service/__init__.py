@@ -1,0 +1,1 @@
+"""The desk service: HTTP API, CLI, persistence and the BHXH gateway client."""

@@ -1,0 +1,1 @@
+"""The ``cccd`` command line. Sub-commands live in ``cmd_*.py`` modules, found at start."""
