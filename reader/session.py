@@ -26,6 +26,7 @@ from reader.errors import (
 )
 from reader.files import FILES, MRTD_AID, file_info
 from reader.keys import AccessKey, BACKey, CANKey
+from reader.lds import parse_card_access
 from reader.sm import SecureMessaging
 from reader.transport import Transport
 
@@ -275,9 +276,7 @@ def _read_card_access(transport: Transport) -> bytes | None:
 
 
 def _pace_offered(card_access: bytes) -> bool:
-    from reader.lds.security_infos import parse_security_infos
-
-    return bool(parse_security_infos(card_access, file="CardAccess").pace_infos)
+    return parse_card_access(card_access).best_pace() is not None
 
 
 def open_session(
@@ -295,9 +294,11 @@ def open_session(
     access = AccessReport()
     if options.read_card_access:
         access.card_access = _read_card_access(counted)
-        if access.card_access is not None and options.allow_pace:
+        if access.card_access is not None:
             access.pace_offered = _pace_offered(access.card_access)
-    if access.pace_offered:
+    if access.pace_offered and not options.allow_pace:
+        access.fallback_reason = "PACE offered; the caller asked for BAC"
+    elif access.pace_offered:
         assert access.card_access is not None
         try:
             return _open_with_pace(counted, key, access, options, stats, random)
