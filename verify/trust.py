@@ -1,0 +1,732 @@
+"""The CSCA trust store (ICAO 9303-12 §5-§8; RFC 5280 for certificates and CRLs).
+
+Holds what the operator decided to trust: CSCA certificates (self-signed), CSCA link
+certificates (a new CSCA key certified by the previous one, §5.1.1), certificates taken from
+ICAO master lists (§8: CMS SignedData, eContentType id-icao-cscaMasterList, whose signer must
+chain to a CSCA inside the list or already trusted) and CRLs (§7.1.3, signature checked
+against the issuing CSCA). Lookups go by authority key identifier first, issuer name second
+(a CSCA rollover keeps the name and changes the key).
+
+There is no global state: a ``TrustStore`` is an object the caller builds and passes in.
+Loading a master list or a CRL returns a report; a refused input is a verdict in that report,
+not an exception. Note that a master list only proves itself internally consistent: its
+value rests on where the operator obtained it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from asn1crypto import cms, core, crl, pem, x509
+
+from reader.errors import ParseError, UnsupportedError
+from verify import signatures
+
+OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
+OID_MASTER_LIST_SIGNER_EKU = "2.23.136.1.1.3"
+MAX_MASTER_LIST_BYTES = 16 << 20
+MAX_MASTER_LIST_CERTIFICATES = 5000
+MAX_CHAIN_DEPTH = 4
+CERT_SUFFIXES = (".der", ".pem", ".crt", ".cer", ".cert", ".cacert")
+MASTER_LIST_SUFFIXES = (".ml", ".mls")
+CRL_SUFFIXES = (".crl",)
+
+
+class TrustStoreError(ValueError):
+    """A certificate the store refuses to hold (not a CA, bad self-signature, unparsable)."""
+
+
+class _SetOfCertificate(core.SetOf):  # type: ignore[misc]
+    _child_spec = x509.Certificate
+
+
+class CscaMasterList(core.Sequence):  # type: ignore[misc]
+    """ICAO 9303-12 §8.2: ``SEQUENCE { version INTEGER, certList SET OF Certificate }``."""
+
+    _fields: ClassVar[list[Any]] = [("version", core.Integer), ("cert_list", _SetOfCertificate)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustedCertificate:
+    """A CA certificate in the store, with what chain building needs pre-extracted."""
+
+    der: bytes = field(repr=False)
+    subject: str
+    subject_der: bytes = field(repr=False)
+    issuer_der: bytes = field(repr=False)
+    serial_number: int
+    subject_key_identifier: bytes | None
+    authority_key_identifier: bytes | None
+    not_before: datetime
+    not_after: datetime
+    self_signed: bool
+    fingerprint: str  # SHA-256, hex
+    source: str = "added"
+
+    @property
+    def is_link(self) -> bool:
+        return not self.self_signed
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.Certificate.load(self.der)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "serial_number": format(self.serial_number, "x"),
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "kind": "link" if self.is_link else "csca",
+            "subject_key_identifier": (
+                self.subject_key_identifier.hex() if self.subject_key_identifier else None
+            ),
+            "fingerprint": self.fingerprint,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevocationList:
+    """A CRL whose signature verified against a CA in the store."""
+
+    der: bytes = field(repr=False)
+    issuer_der: bytes = field(repr=False)
+    issuer: str
+    authority_key_identifier: bytes | None
+    this_update: datetime
+    next_update: datetime | None
+    revoked: dict[int, datetime]
+    signer_fingerprint: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MasterListReport:
+    """What loading a master list did: ``accepted`` False means nothing was loaded."""
+
+    accepted: bool
+    message: str
+    signer: str | None = None
+    loaded: tuple[TrustedCertificate, ...] = ()
+    already_present: int = 0
+    rejected: tuple[tuple[str, str], ...] = ()  # (subject or "#index", reason)
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "message": self.message,
+            "signer": self.signer,
+            "loaded": [cert.subject for cert in self.loaded],
+            "already_present": self.already_present,
+            "rejected": [{"certificate": who, "reason": why} for who, why in self.rejected],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrlReport:
+    accepted: bool
+    message: str
+    issuer: str | None = None
+    revoked_count: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainBuild:
+    """The outcome of building a path from a certificate to a trust anchor."""
+
+    status: Literal["anchored", "no_trust_anchor", "bad_chain_signature", "unsupported"]
+    path: tuple[TrustedCertificate, ...] = ()  # issuer first, anchor last
+    detail: str = ""
+
+
+def describe_name(name: x509.Name) -> str:
+    """A readable one-line rendering of an X.509 name (RFC 4514 order)."""
+    try:
+        return str(name.human_friendly)
+    except (ValueError, TypeError, KeyError):
+        return "<unreadable name>"
+
+
+def _extension(cert: x509.Certificate, name: str) -> Any:
+    for ext in cert["tbs_certificate"]["extensions"]:
+        if ext["extn_id"].native == name:
+            return ext["extn_value"].parsed
+    return None
+
+
+def certificate_key_identifiers(cert: x509.Certificate) -> tuple[bytes | None, bytes | None]:
+    """(subject key identifier, authority key identifier) of a certificate."""
+    ski = cert.key_identifier
+    aki = cert.authority_key_identifier
+    return (bytes(ski) if ski else None, bytes(aki) if aki else None)
+
+
+def verify_certificate_signature(cert: x509.Certificate, issuer_public_key: bytes | Any) -> bool:
+    """True when ``cert`` was signed by the key in ``issuer_public_key`` (SPKI DER or parsed).
+
+    Raises ``UnsupportedAlgorithmError`` for schemes or keys that cannot be checked.
+    """
+    key = (
+        issuer_public_key
+        if isinstance(issuer_public_key, signatures.PublicKey)
+        else signatures.load_public_key(issuer_public_key)
+    )
+    algorithm_id = cert["signature_algorithm"]
+    algorithm = signatures.signature_algorithm(
+        algorithm_id["algorithm"].dotted, _params_der(algorithm_id["parameters"])
+    )
+    tbs = bytes(cert["tbs_certificate"].dump())
+    return signatures.verify(key, bytes(cert["signature_value"].native), tbs, algorithm)
+
+
+def _params_der(params: Any) -> bytes | None:
+    if params is None or isinstance(params, core.Void | core.Null):
+        return None
+    return bytes(params.dump())
+
+
+def _fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _to_der_list(data: bytes) -> list[bytes]:
+    if pem.detect(data):
+        return [der for _, _, der in pem.unarmor(data, multiple=True)]
+    return [data]
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    constraints = cert.basic_constraints_value
+    return bool(constraints is not None and constraints["ca"].native)
+
+
+class TrustStore:
+    """CSCA certificates, link certificates and CRLs an operator chose to trust."""
+
+    def __init__(self) -> None:
+        self._certs: dict[str, TrustedCertificate] = {}
+        self._crls: dict[str, RevocationList] = {}
+        self.problems: list[str] = []  # files from_directory could not use, with the reason
+
+    # -- contents -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._certs)
+
+    def __iter__(self) -> Iterator[TrustedCertificate]:
+        return iter(self._certs.values())
+
+    @property
+    def certificates(self) -> tuple[TrustedCertificate, ...]:
+        return tuple(self._certs.values())
+
+    @property
+    def anchors(self) -> tuple[TrustedCertificate, ...]:
+        return tuple(cert for cert in self._certs.values() if cert.self_signed)
+
+    @property
+    def crls(self) -> tuple[RevocationList, ...]:
+        return tuple(self._crls.values())
+
+    def copy(self) -> TrustStore:
+        other = TrustStore()
+        other._certs = dict(self._certs)
+        other._crls = dict(self._crls)
+        return other
+
+    # -- adding ---------------------------------------------------------------------------
+
+    def add_certificate(
+        self, data: bytes, *, source: str = "added"
+    ) -> tuple[TrustedCertificate, ...]:
+        """Trust the CA certificate(s) in ``data`` (DER, or PEM with one or more blocks).
+
+        Self-signed certificates must verify under their own key; link certificates are
+        checked against their issuer when a chain is built. Raises ``TrustStoreError``.
+        """
+        added = []
+        try:
+            ders = _to_der_list(bytes(data))
+        except (ValueError, TypeError) as exc:
+            raise TrustStoreError(f"not a PEM or DER certificate: {exc}") from None
+        if not ders:
+            raise TrustStoreError("no certificate found")
+        for der in ders:
+            added.append(self._add_der(der, source=source))
+        return tuple(added)
+
+    def _add_der(self, der: bytes, *, source: str) -> TrustedCertificate:
+        entry = self._entry(der, source=source)
+        existing = self._certs.get(entry.fingerprint)
+        if existing is not None:
+            return existing
+        self._certs[entry.fingerprint] = entry
+        return entry
+
+    def _entry(self, der: bytes, *, source: str) -> TrustedCertificate:
+        try:
+            cert = x509.Certificate.load(der, strict=True)
+            tbs = cert["tbs_certificate"]
+            subject = tbs["subject"]
+            issuer = tbs["issuer"]
+            ski, aki = certificate_key_identifiers(cert)
+            validity = tbs["validity"]
+            not_before = _aware(validity["not_before"].native)
+            not_after = _aware(validity["not_after"].native)
+            serial = int(tbs["serial_number"].native)
+            is_ca = _is_ca(cert)
+            subject_der = bytes(subject.dump())
+            issuer_der = bytes(issuer.dump())
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise TrustStoreError(f"certificate does not parse: {str(exc)[:120]}") from None
+        if not is_ca:
+            raise TrustStoreError(f"not a CA certificate: {describe_name(subject)}")
+        self_signed = subject_der == issuer_der and (aki is None or ski is None or aki == ski)
+        if self_signed:
+            try:
+                ok = verify_certificate_signature(cert, tbs["subject_public_key_info"])
+            except (UnsupportedError, ParseError) as exc:
+                raise TrustStoreError(
+                    f"cannot check self-signature of {describe_name(subject)}: {exc}"
+                ) from None
+            if not ok:
+                raise TrustStoreError(f"self-signature does not verify: {describe_name(subject)}")
+        return TrustedCertificate(
+            der=bytes(der),
+            subject=describe_name(subject),
+            subject_der=subject_der,
+            issuer_der=issuer_der,
+            serial_number=serial,
+            subject_key_identifier=ski,
+            authority_key_identifier=aki,
+            not_before=not_before,
+            not_after=not_after,
+            self_signed=self_signed,
+            fingerprint=_fingerprint(bytes(der)),
+            source=source,
+        )
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def lookup_by_subject(self, name_der: bytes) -> list[TrustedCertificate]:
+        return [cert for cert in self._certs.values() if cert.subject_der == name_der]
+
+    def lookup_by_key_identifier(self, key_identifier: bytes) -> list[TrustedCertificate]:
+        return [
+            cert
+            for cert in self._certs.values()
+            if cert.subject_key_identifier is not None
+            and cert.subject_key_identifier == key_identifier
+        ]
+
+    def find_issuers(self, cert: x509.Certificate) -> list[TrustedCertificate]:
+        """Candidate issuers of ``cert``: by authority key identifier, then by issuer name."""
+        _, aki = certificate_key_identifiers(cert)
+        found: list[TrustedCertificate] = []
+        if aki is not None:
+            found.extend(self.lookup_by_key_identifier(aki))
+        for candidate in self.lookup_by_subject(bytes(cert.issuer.dump())):
+            if candidate in found:
+                continue
+            # A name match whose key id contradicts the certificate's AKI is another key of
+            # the same authority (a rollover); keep it last, it may still verify.
+            found.append(candidate)
+        return found
+
+    def build_chain(self, cert: x509.Certificate) -> ChainBuild:
+        """A verified path from ``cert`` to a self-signed CSCA in the store."""
+        return self._build(cert, depth=0, seen=frozenset())
+
+    def _build(self, cert: x509.Certificate, *, depth: int, seen: frozenset[str]) -> ChainBuild:
+        candidates = [c for c in self.find_issuers(cert) if c.fingerprint not in seen]
+        if depth >= MAX_CHAIN_DEPTH or not candidates:
+            return ChainBuild(
+                status="no_trust_anchor",
+                detail=f"no trusted CSCA for issuer {describe_name(cert.issuer)}",
+            )
+        failures: list[str] = []
+        unsupported: list[str] = []
+        verified_any = False
+        for candidate in candidates:
+            try:
+                ok = verify_certificate_signature(cert, candidate.certificate.public_key)
+            except (UnsupportedError, ParseError) as exc:
+                unsupported.append(str(exc))
+                continue
+            if not ok:
+                failures.append(candidate.subject)
+                continue
+            verified_any = True
+            if candidate.self_signed:
+                return ChainBuild(status="anchored", path=(candidate,))
+            upper = self._build(
+                candidate.certificate, depth=depth + 1, seen=seen | {candidate.fingerprint}
+            )
+            if upper.status == "anchored":
+                return ChainBuild(status="anchored", path=(candidate, *upper.path))
+        if verified_any:
+            return ChainBuild(
+                status="no_trust_anchor", detail="link certificate does not reach a trusted CSCA"
+            )
+        if unsupported and not failures:
+            return ChainBuild(status="unsupported", detail="; ".join(unsupported))
+        return ChainBuild(
+            status="bad_chain_signature",
+            detail=f"certificate claims issuer {describe_name(cert.issuer)} "
+            "but no trusted key with that name or key identifier verifies its signature",
+        )
+
+    def revocation(self, issuer: TrustedCertificate, serial_number: int) -> datetime | None:
+        """The revocation date of ``serial_number`` on a CRL of ``issuer``, if revoked."""
+        for entry in self.crls_for(issuer):
+            when = entry.revoked.get(serial_number)
+            if when is not None:
+                return when
+        return None
+
+    def crls_for(self, issuer: TrustedCertificate) -> list[RevocationList]:
+        return [
+            entry
+            for entry in self._crls.values()
+            if entry.signer_fingerprint == issuer.fingerprint
+            or (
+                entry.issuer_der == issuer.subject_der
+                and (
+                    entry.authority_key_identifier is None
+                    or entry.authority_key_identifier == issuer.subject_key_identifier
+                )
+            )
+        ]
+
+    # -- CRLs -----------------------------------------------------------------------------
+
+    def load_crl(self, data: bytes) -> CrlReport:
+        """Load a CRL (DER or PEM) after checking its signature against a CA in the store."""
+        try:
+            der = _to_der_list(bytes(data))[0]
+            cert_list = crl.CertificateList.load(der, strict=True)
+            tbs = cert_list["tbs_cert_list"]
+            issuer_name = tbs["issuer"]
+            issuer_der = bytes(issuer_name.dump())
+            aki_value = cert_list.authority_key_identifier
+            aki = bytes(aki_value) if aki_value else None
+            this_update = _aware(tbs["this_update"].native)
+            next_raw = tbs["next_update"].native
+            next_update = _aware(next_raw) if next_raw is not None else None
+            revoked: dict[int, datetime] = {}
+            for item in tbs["revoked_certificates"]:
+                revoked[int(item["user_certificate"].native)] = _aware(
+                    item["revocation_date"].native
+                )
+            algorithm_id = cert_list["signature_algorithm"]
+            algorithm = signatures.signature_algorithm(
+                algorithm_id["algorithm"].dotted, _params_der(algorithm_id["parameters"])
+            )
+            tbs_der = bytes(tbs.dump())
+            signature = bytes(cert_list["signature"].native)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            return CrlReport(accepted=False, message=f"CRL does not parse: {str(exc)[:120]}")
+        except (UnsupportedError, ParseError) as exc:
+            return CrlReport(accepted=False, message=f"CRL signature algorithm: {exc}")
+        issuer = describe_name(issuer_name)
+        candidates = self.lookup_by_key_identifier(aki) if aki else []
+        candidates += [c for c in self.lookup_by_subject(issuer_der) if c not in candidates]
+        if not candidates:
+            return CrlReport(
+                accepted=False,
+                issuer=issuer,
+                message=f"CRL issuer not in the trust store: {issuer}",
+            )
+        for candidate in candidates:
+            try:
+                ok = signatures.verify(
+                    candidate.certificate.public_key.dump(), signature, tbs_der, algorithm
+                )
+            except (UnsupportedError, ParseError):
+                continue
+            if ok:
+                fingerprint = _fingerprint(der)
+                self._crls[fingerprint] = RevocationList(
+                    der=der,
+                    issuer_der=issuer_der,
+                    issuer=issuer,
+                    authority_key_identifier=aki,
+                    this_update=this_update,
+                    next_update=next_update,
+                    revoked=revoked,
+                    signer_fingerprint=candidate.fingerprint,
+                    fingerprint=fingerprint,
+                )
+                return CrlReport(
+                    accepted=True,
+                    issuer=issuer,
+                    revoked_count=len(revoked),
+                    message=f"CRL of {issuer} loaded, {len(revoked)} revoked certificate(s)",
+                )
+        return CrlReport(
+            accepted=False,
+            issuer=issuer,
+            message=f"CRL signature does not verify under any trusted key of {issuer}",
+        )
+
+    # -- master lists ---------------------------------------------------------------------
+
+    def load_master_list(self, data: bytes, *, at: datetime | None = None) -> MasterListReport:
+        """Verify an ICAO CSCA master list and load its certificates.
+
+        The signer's signature and its chain to a CSCA (inside the list or already trusted)
+        must verify, otherwise nothing is loaded. Certificates inside the list that are not
+        CAs or whose self-signature fails are rejected one by one, with the reason.
+        """
+        try:
+            parsed = _parse_master_list(bytes(data))
+        except _Refused as exc:
+            return MasterListReport(accepted=False, message=f"master list refused: {exc}")
+        warnings: list[str] = []
+        signer_cert, signer_problem = _check_cms_signer(parsed)
+        if signer_cert is None:
+            return MasterListReport(
+                accepted=False, message=f"master list refused: {signer_problem}"
+            )
+        signer_name = describe_name(signer_cert.subject)
+        if signer_problem:
+            return MasterListReport(
+                accepted=False, signer=signer_name, message=f"master list refused: {signer_problem}"
+            )
+
+        candidates: list[TrustedCertificate] = []
+        rejected: list[tuple[str, str]] = []
+        for index, der in enumerate(parsed.certificates):
+            try:
+                candidates.append(self._entry(der, source="master list"))
+            except TrustStoreError as exc:
+                rejected.append((_subject_or_index(der, index), str(exc)))
+
+        scratch = self.copy()
+        for entry in candidates:
+            scratch._certs.setdefault(entry.fingerprint, entry)
+        chain = scratch.build_chain(signer_cert)
+        if chain.status != "anchored":
+            return MasterListReport(
+                accepted=False,
+                signer=signer_name,
+                message="master list refused: its signer does not chain to a CSCA in the list "
+                f"or the store ({chain.status}: {chain.detail})",
+            )
+        if at is not None:
+            validity = signer_cert["tbs_certificate"]["validity"]
+            if not (
+                _aware(validity["not_before"].native) <= at <= _aware(validity["not_after"].native)
+            ):
+                warnings.append("master-list signer certificate not valid at the check time")
+        eku = signer_cert.extended_key_usage_value
+        if eku is None or OID_MASTER_LIST_SIGNER_EKU not in [e.dotted for e in eku]:
+            warnings.append("master-list signer lacks the id-icao-cscaMasterListSigningKey usage")
+
+        loaded: list[TrustedCertificate] = []
+        present = 0
+        for entry in candidates:
+            if entry.fingerprint in self._certs:
+                present += 1
+                continue
+            self._certs[entry.fingerprint] = entry
+            loaded.append(entry)
+        return MasterListReport(
+            accepted=True,
+            signer=signer_name,
+            message=f"master list loaded: {len(loaded)} new, {present} already present, "
+            f"{len(rejected)} rejected",
+            loaded=tuple(loaded),
+            already_present=present,
+            rejected=tuple(rejected),
+            warnings=tuple(warnings),
+        )
+
+    # -- directories ----------------------------------------------------------------------
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> TrustStore:
+        """Load every certificate, master list and CRL file in ``path`` (not recursive).
+
+        Certificates first, then master lists, then CRLs (which need their CSCA). Files that
+        cannot be used are listed in ``problems``; nothing is silently trusted.
+        """
+        store = cls()
+        directory = Path(path)
+        if not directory.is_dir():
+            raise TrustStoreError(f"trust directory does not exist: {directory}")
+        files = sorted(p for p in directory.iterdir() if p.is_file())
+        certs = [p for p in files if p.suffix.lower() in CERT_SUFFIXES]
+        lists = [p for p in files if p.suffix.lower() in MASTER_LIST_SUFFIXES]
+        crls = [p for p in files if p.suffix.lower() in CRL_SUFFIXES]
+        for file in certs:
+            try:
+                store.add_certificate(file.read_bytes(), source=file.name)
+            except TrustStoreError as exc:
+                store.problems.append(f"{file.name}: {exc}")
+        for file in lists:
+            report = store.load_master_list(file.read_bytes())
+            if not report.accepted:
+                store.problems.append(f"{file.name}: {report.message}")
+        for file in crls:
+            crl_report = store.load_crl(file.read_bytes())
+            if not crl_report.accepted:
+                store.problems.append(f"{file.name}: {crl_report.message}")
+        return store
+
+    def save(self, path: str | os.PathLike[str]) -> list[Path]:
+        """Write every certificate (``csca-*.der`` / ``link-*.der``) and CRL to ``path``."""
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for cert in self._certs.values():
+            prefix = "link" if cert.is_link else "csca"
+            target = directory / f"{prefix}-{cert.fingerprint[:16]}.der"
+            if not target.exists():
+                target.write_bytes(cert.der)
+                written.append(target)
+        for entry in self._crls.values():
+            target = directory / f"crl-{entry.fingerprint[:16]}.crl"
+            if not target.exists():
+                target.write_bytes(entry.der)
+                written.append(target)
+        return written
+
+
+# -- CMS handling for master lists ----------------------------------------------------------
+
+
+class _Refused(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _SignedContent:
+    econtent: bytes
+    econtent_type: str
+    certificates: tuple[bytes, ...]
+    embedded: tuple[x509.Certificate, ...]
+    signer_info: cms.SignerInfo
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_master_list(data: bytes) -> _SignedContent:
+    if len(data) > MAX_MASTER_LIST_BYTES:
+        raise _Refused(f"larger than {MAX_MASTER_LIST_BYTES} bytes")
+    try:
+        if pem.detect(data):
+            data = pem.unarmor(data)[2]
+        info = cms.ContentInfo.load(data, strict=False)
+        if info["content_type"].dotted != "1.2.840.113549.1.7.2":
+            raise _Refused("not a CMS SignedData")
+        signed = info["content"]
+        encap = signed["encap_content_info"]
+        econtent_type = encap["content_type"].dotted
+        if econtent_type != OID_CSCA_MASTER_LIST:
+            raise _Refused(f"eContentType is {econtent_type}, not id-icao-cscaMasterList")
+        content = encap["content"]
+        if content is None or isinstance(content, core.Void):
+            raise _Refused("no encapsulated content")
+        econtent = bytes(content)
+        master = CscaMasterList.load(econtent, strict=True)
+        cert_list = master["cert_list"]
+        if len(cert_list) > MAX_MASTER_LIST_CERTIFICATES:
+            raise _Refused(f"more than {MAX_MASTER_LIST_CERTIFICATES} certificates")
+        ders = tuple(bytes(cert.dump()) for cert in cert_list)
+        embedded: list[x509.Certificate] = []
+        if isinstance(signed["certificates"], cms.CertificateSet):
+            for choice in signed["certificates"]:
+                if choice.name == "certificate":
+                    embedded.append(choice.chosen)
+        infos = signed["signer_infos"]
+        if len(infos) != 1:
+            raise _Refused(f"{len(infos)} SignerInfos, expected one")
+        return _SignedContent(
+            econtent=econtent,
+            econtent_type=econtent_type,
+            certificates=ders,
+            embedded=tuple(embedded),
+            signer_info=infos[0],
+        )
+    except _Refused:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise _Refused(f"does not parse as a CMS master list: {str(exc)[:120]}") from None
+
+
+def _check_cms_signer(parsed: _SignedContent) -> tuple[x509.Certificate | None, str]:
+    """(signer certificate, problem); problem is "" when the signature verifies."""
+    info = parsed.signer_info
+    sid = info["sid"]
+    signer: x509.Certificate | None = None
+    for cert in parsed.embedded:
+        if sid.name == "issuer_and_serial_number":
+            if (
+                cert.issuer.dump() == sid.chosen["issuer"].dump()
+                and cert.serial_number == sid.chosen["serial_number"].native
+            ):
+                signer = cert
+        elif cert.key_identifier == sid.chosen.native:
+            signer = cert
+    if signer is None:
+        return None, "the signer certificate is not in the SignedData"
+    digest_oid = info["digest_algorithm"]["algorithm"].dotted
+    digest_name = signatures.hash_name_for_oid(digest_oid)
+    if digest_name is None:
+        return signer, f"unsupported digest algorithm {digest_oid}"
+    attrs = info["signed_attrs"]
+    if isinstance(attrs, cms.CMSAttributes) and attrs.contents is not None:
+        digest_value = content_type = None
+        for attr in attrs:
+            if attr["type"].dotted == "1.2.840.113549.1.9.4":
+                digest_value = bytes(attr["values"][0].native)
+            elif attr["type"].dotted == "1.2.840.113549.1.9.3":
+                content_type = attr["values"][0].dotted
+        if content_type != parsed.econtent_type:
+            return signer, "signed contentType attribute does not match the eContentType"
+        if digest_value != signatures.digest(digest_name, parsed.econtent):
+            return signer, "messageDigest does not match the content (the list was altered)"
+        contents = attrs.contents
+        signed_bytes = bytes(_set_header(len(contents))) + contents
+    else:
+        signed_bytes = parsed.econtent
+    sig_alg = info["signature_algorithm"]
+    try:
+        algorithm = signatures.signature_algorithm(
+            sig_alg["algorithm"].dotted, _params_der(sig_alg["parameters"]), digest_name=digest_name
+        )
+        ok = signatures.verify(
+            signer.public_key.dump(), bytes(info["signature"].native), signed_bytes, algorithm
+        )
+    except (UnsupportedError, ParseError) as exc:
+        return signer, f"cannot check the signature: {exc}"
+    if not ok:
+        return signer, "the signature of the master-list signer does not verify"
+    return signer, ""
+
+
+def _set_header(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([0x31, length])
+    size = (length.bit_length() + 7) // 8
+    return bytes([0x31, 0x80 | size]) + length.to_bytes(size, "big")
+
+
+def _subject_or_index(der: bytes, index: int) -> str:
+    try:
+        return describe_name(x509.Certificate.load(der).subject)
+    except (ValueError, TypeError, KeyError):
+        return f"#{index}"
