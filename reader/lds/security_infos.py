@@ -312,8 +312,8 @@ def _named_domain(curve_oid: str) -> ECDomain | None:
         curve = known.curve
         return ECDomain(
             p=int(curve.p()),
-            a=int(curve.a()),
-            b=int(curve.b()),
+            a=int(curve.a()) % int(curve.p()),
+            b=int(curve.b()) % int(curve.p()),
             generator=point,
             order=int(known.order),
             cofactor=int(curve.cofactor() or 1),
@@ -329,10 +329,11 @@ def match_named_curve(domain: ECDomain) -> tuple[str, str] | None:
         curve = known.curve
         if curve is None or not hasattr(curve, "p"):
             continue
-        if (int(curve.p()), int(curve.a()), int(curve.b()), int(known.order)) != (
+        p = int(curve.p())
+        if (p, int(curve.a()) % p, int(curve.b()) % p, int(known.order)) != (
             domain.p,
-            domain.a,
-            domain.b,
+            domain.a % p if p else domain.a,
+            domain.b % p if p else domain.b,
             domain.order,
         ):
             continue
