@@ -1,0 +1,189 @@
+"""``cccd read``, ``cccd inspect``: read a card (simulated or on a PC/SC reader) end to end,
+or look at a saved dump, and print the identity and the verification report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from reader import BACKey, CANKey, ReadOptions, keys_for_id_number, read_card
+from reader.card import CardRead
+from reader.keys import AccessKey, InvalidKeyError
+from service.cli.render import card_summary, check_json, print_human
+
+DUMP_SUFFIX = ".bin"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    read = subparsers.add_parser(
+        "read", help="read a card end to end and print the verified identity",
+        description="Open the card (PACE with the CAN by default), read every file, verify it.",
+    )
+    source = read.add_mutually_exclusive_group()
+    source.add_argument("--simulated", nargs="?", const="017072769692", metavar="ID_NUMBER",
+                        help="read a simulated card of a fictional citizen (no hardware)")
+    source.add_argument("--reader", metavar="NAME", help="PC/SC reader name (see `cccd readers`)")
+    read.add_argument("--id-number", metavar="N", help="12-digit ID number (CAN = last 6)")
+    read.add_argument("--can", help="card access number (PACE)")
+    read.add_argument("--document-number", help="BAC/MRZ: document number (last 9 ID digits)")
+    read.add_argument("--birth", help="BAC/MRZ: date of birth YYMMDD")
+    read.add_argument("--expiry", help="BAC/MRZ: date of expiry YYMMDD")
+    read.add_argument("--bac", action="store_true", help="use BAC even when the card offers PACE")
+    read.add_argument("--allow-fallback", action="store_true",
+                      help="fall back to BAC (reported) when PACE fails")
+    read.add_argument("--faults", nargs="*", default=[], metavar="FAULT",
+                      help="with --simulated: faults to put on the card (e.g. tampered clone)")
+    read.add_argument("--trust", metavar="DIR", help="CSCA trust-store directory")
+    read.add_argument("--at", metavar="DATE", help="verify as of this date (YYYY-MM-DD)")
+    read.add_argument("--json", action="store_true", help="print JSON")
+    read.add_argument("--dump", metavar="DIR", help="write the raw files (COM.bin, DG1.bin ...)")
+    read.set_defaults(func=run_read)
+
+    inspect = subparsers.add_parser("inspect", help="show a saved dump in human-readable form")
+    inspect.add_argument("directory", metavar="DIR")
+    inspect.add_argument("--json", action="store_true")
+    inspect.set_defaults(func=run_inspect)
+
+
+def access_key(args: argparse.Namespace) -> AccessKey:
+    """The key from the command line: --can, --document-number/--birth/--expiry, --id-number."""
+    if args.can:
+        return CANKey(args.can)
+    if args.document_number or args.birth or args.expiry:
+        if not (args.document_number and args.birth and args.expiry):
+            raise InvalidKeyError("BAC needs --document-number, --birth and --expiry together")
+        return BACKey(args.document_number, args.birth, args.expiry)
+    if args.id_number:
+        return keys_for_id_number(args.id_number)[0]
+    if args.simulated:
+        return keys_for_id_number(args.simulated)[0]
+    raise InvalidKeyError("give --id-number (or --can, or --document-number/--birth/--expiry)")
+
+
+def _transport(args: argparse.Namespace) -> tuple[Any, AccessKey]:
+    if args.reader:
+        from reader.pcsc import PCSCTransport
+
+        return PCSCTransport(args.reader), access_key(args)
+    from fixtures.cards import build_card, chip_for_card
+
+    card = build_card(args.simulated or "017072769692", faults=args.faults)
+    key = access_key(args)
+    if args.bac and isinstance(key, CANKey):
+        key = card.bac_key
+    return chip_for_card(card), key
+
+
+def _trust(args: argparse.Namespace) -> Any:
+    from verify.trust import TrustStore
+
+    if args.trust:
+        return TrustStore.from_directory(args.trust)
+    if getattr(args, "simulated", None):
+        from fixtures.cards import trust_store_for_tests
+
+        return trust_store_for_tests()
+    from service.cli.cmd_trust import default_trust_dir
+
+    directory = Path(default_trust_dir())
+    return TrustStore.from_directory(directory) if directory.is_dir() else TrustStore()
+
+
+def _when(args: argparse.Namespace) -> datetime:
+    if getattr(args, "at", None):
+        return datetime.combine(date.fromisoformat(args.at), datetime.min.time(), timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def run_read(args: argparse.Namespace) -> int:
+    if not args.simulated and not args.reader:
+        args.simulated = "017072769692"
+    try:
+        transport, key = _transport(args)
+    except InvalidKeyError as exc:
+        print(f"cccd read: {exc}", file=sys.stderr)
+        return 2
+    options = ReadOptions(allow_pace=not args.bac, allow_fallback_to_bac=args.allow_fallback)
+    progress = None
+    if sys.stderr.isatty() and not args.json:
+        from service.cli.progress import FileProgress
+
+        progress = FileProgress()
+    try:
+        card = read_card(transport, key, options=options, progress=progress)
+    finally:
+        transport.close()
+    if args.dump:
+        write_dump(card, Path(args.dump))
+    return _show(card, args)
+
+
+def _show(card: CardRead, args: argparse.Namespace) -> int:
+    from verify.check import check_card
+
+    result = check_card(card, _trust(args), at=_when(args))
+    if args.json:
+        print(json.dumps(check_json(result, card), ensure_ascii=False, indent=2))
+    else:
+        print_human(result, card)
+    return 0 if result.status in ("verified", "signer_not_trusted") else 1
+
+
+def write_dump(card: CardRead, directory: Path) -> None:
+    """Raw files as ``NAME.bin``, so a read can be verified and replayed later."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, raw in card.files.items():
+        (directory / f"{name}{DUMP_SUFFIX}").write_bytes(raw)
+
+
+def read_dump(directory: Path) -> dict[str, bytes]:
+    from reader.files import FILES
+
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a directory")
+    files = {}
+    for name in FILES:
+        path = directory / f"{name}{DUMP_SUFFIX}"
+        if path.is_file():
+            files[name] = path.read_bytes()
+    if not files:
+        raise FileNotFoundError(f"no COM.bin, SOD.bin, DG1.bin ... in {directory}")
+    return files
+
+
+def card_from_dump(directory: Path) -> CardRead:
+    from reader import lds
+    from reader.card import ReadStats
+    from reader.errors import ParseError
+
+    files = read_dump(directory)
+    card = CardRead(files=files, parsed={}, parse_errors={}, missing={},
+                    stats=ReadStats(apdus=0, bytes_sent=0, bytes_received=0, seconds=0.0),
+                    access_protocol="(dump)", complete=True)
+    for name, raw in files.items():
+        try:
+            card.parsed[name] = lds.parse_file(name, raw)
+        except ParseError as exc:
+            card.parse_errors[name] = str(exc)
+        except KeyError:
+            pass
+    return card
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    try:
+        card = card_from_dump(Path(args.directory))
+    except FileNotFoundError as exc:
+        print(f"cccd inspect: {exc}", file=sys.stderr)
+        return 2
+    summary = card_summary(card)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        for name, info in summary["files"].items():
+            print(f"{name:<11} {info['bytes']:>6} bytes  {info['summary']}")
+    return 0

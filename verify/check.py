@@ -1,0 +1,136 @@
+"""One verdict for one card read: ARCHITECTURE.md data path step 5.
+
+Passive authentication of every file against EF.SOD and the trust store; chip (DG14) or
+active (DG15) authentication counted only when passive authentication holds (a forger who
+signs his own SOD can also make DG14 match his chip); DG13/DG1/QR cross-checks and text
+repair via ``verify.identity``; the face as a browser-ready JPEG. Pure: time and trust are
+arguments, nothing is read from the clock or the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from reader.card import AuthOutcome, CardRead
+from reader.errors import ParseError
+from verify.passive import PassiveAuthResult, Policy, passive_authentication
+from verify.trust import TrustStore
+
+COUNTED = "passed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloneCheck:
+    """Chip or active authentication as the desk should read it."""
+
+    method: str  # "chip_authentication", "active_authentication" or "none"
+    outcome: str  # the protocol's own outcome: passed / failed / not_attempted / error
+    counted: bool  # True only when it passed AND passive authentication verified the key
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "outcome": self.outcome, "counted": self.counted,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardCheck:
+    status: str  # passive-authentication status, or "unreadable"
+    genuine: bool  # passive authentication verified against a trusted CSCA
+    passive: PassiveAuthResult
+    clone_check: CloneCheck
+    identity: Any | None  # verify.identity.Identity
+    photo_jpeg: bytes | None = field(default=None, repr=False)
+    photo_error: str | None = None
+    access_protocol: str = ""
+    fallback_reason: str | None = None
+
+    @property
+    def not_a_clone(self) -> bool:
+        return self.clone_check.counted
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "genuine": self.genuine,
+            "not_a_clone": self.not_a_clone,
+            "access_protocol": self.access_protocol,
+            "fallback_reason": self.fallback_reason,
+            "passive_authentication": self.passive.to_json(),
+            "clone_check": self.clone_check.to_json(),
+            "identity": self.identity.to_json() if self.identity is not None else None,
+            "photo": {"available": self.photo_jpeg is not None, "error": self.photo_error},
+        }
+
+
+def clone_check(card: CardRead, passive: PassiveAuthResult) -> CloneCheck:
+    """CA when it ran, else AA; counted only when PA verified the file holding the key."""
+    chosen: tuple[str, AuthOutcome, str]
+    if card.chip_authentication.outcome != "not_attempted":
+        chosen = ("chip_authentication", card.chip_authentication, "DG14")
+    elif card.active_authentication.outcome != "not_attempted":
+        chosen = ("active_authentication", card.active_authentication, "DG15")
+    else:
+        return CloneCheck(method="none", outcome="not_attempted", counted=False,
+                          reason=card.chip_authentication.reason or "the card offers neither")
+    method, outcome, key_file = chosen
+    hashed = passive.file(key_file)
+    key_verified = passive.verified and hashed is not None and hashed.status == "ok"
+    if outcome.outcome != COUNTED:
+        return CloneCheck(method=method, outcome=outcome.outcome, counted=False,
+                          reason=outcome.reason)
+    if not key_verified:
+        return CloneCheck(
+            method=method, outcome=outcome.outcome, counted=False,
+            reason=f"the chip proved it holds the {key_file} key, but passive authentication "
+            f"did not verify {key_file} ({passive.status}), so this proves nothing",
+        )
+    return CloneCheck(method=method, outcome=outcome.outcome, counted=True, reason=outcome.reason)
+
+
+def check_card(
+    card: CardRead,
+    trust: TrustStore | None,
+    *,
+    at: datetime,
+    today: date | None = None,
+    qr: str | bytes | None = None,
+    policy: Policy | None = None,
+) -> CardCheck:
+    """Verify what was read: passive authentication, clone check, identity, photo."""
+    passive = passive_authentication(card.files, trust if trust is not None else TrustStore(),
+                                     at=at, policy=policy or Policy())
+    photo, photo_error = face_jpeg(card.parsed)
+    return CardCheck(
+        status=passive.status,
+        genuine=passive.verified,
+        passive=passive,
+        clone_check=clone_check(card, passive),
+        identity=build_identity(card.parsed, qr=qr, today=today or at.date(),
+                                verified=passive.verified),
+        photo_jpeg=photo,
+        photo_error=photo_error,
+        access_protocol=card.access_protocol,
+        fallback_reason=card.fallback_reason,
+    )
+
+
+def face_jpeg(parsed: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
+    dg2 = parsed.get("DG2")
+    if dg2 is None:
+        return None, "DG2 not read"
+    try:
+        return dg2.to_jpeg(), None
+    except ParseError as exc:
+        return None, str(exc)
+
+
+def build_identity(parsed: Mapping[str, Any], *, qr: str | bytes | None, today: date,
+                   verified: bool) -> Any | None:
+    from verify.identity import identity_from_card
+
+    return identity_from_card(parsed.get("DG13"), parsed.get("DG1"), qr=qr, today=today,
+                              verified=verified)
