@@ -43,6 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     read.add_argument("--dump", metavar="DIR", help="write the raw files (COM.bin, DG1.bin ...)")
     read.set_defaults(func=run_read)
 
+    verify = subparsers.add_parser(
+        "verify", help="verify a saved dump (passive authentication, identity checks)")
+    verify.add_argument("directory", metavar="DUMP_DIR")
+    verify.add_argument("--trust", metavar="DIR", help="CSCA trust-store directory")
+    verify.add_argument("--at", metavar="DATE", help="verify as of this date (YYYY-MM-DD)")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    verify.set_defaults(func=run_verify)
+
     inspect = subparsers.add_parser("inspect", help="show a saved dump in human-readable form")
     inspect.add_argument("directory", metavar="DIR")
     inspect.add_argument("--json", action="store_true")
@@ -187,3 +195,12 @@ def run_inspect(args: argparse.Namespace) -> int:
         for name, info in summary["files"].items():
             print(f"{name:<11} {info['bytes']:>6} bytes  {info['summary']}")
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    try:
+        card = card_from_dump(Path(args.directory))
+    except FileNotFoundError as exc:
+        print(f"cccd verify: {exc}", file=sys.stderr)
+        return 2
+    return _show(card, args)
