@@ -167,8 +167,14 @@ class Command:
             return cls(cla, ins, p1, p2, le=body[0] or SHORT_MAX, extended=False)
         if body[0] == 0 and len(body) >= 3:
             if len(body) == 3:
-                return cls(cla, ins, p1, p2, le=int.from_bytes(body[1:3], "big") or EXTENDED_MAX,
-                           extended=True)
+                return cls(
+                    cla,
+                    ins,
+                    p1,
+                    p2,
+                    le=int.from_bytes(body[1:3], "big") or EXTENDED_MAX,
+                    extended=True,
+                )
             lc = int.from_bytes(body[1:3], "big")
             rest = body[3:]
             if lc == 0 or len(rest) not in (lc, lc + 2):
@@ -222,8 +228,11 @@ def read_binary(offset: int, le: int, *, sfi: int | None = None) -> Command:
         return Command(0x00, 0xB0, 0x80 | sfi, offset, le=le)
     if offset <= 0x7FFF:
         return Command(0x00, 0xB0, offset >> 8, offset & 0xFF, le=le)
-    do54 = b"\x54" + bytes([3 if offset > 0xFFFF else 2]) + offset.to_bytes(
-        3 if offset > 0xFFFF else 2, "big")
+    do54 = (
+        b"\x54"
+        + bytes([3 if offset > 0xFFFF else 2])
+        + offset.to_bytes(3 if offset > 0xFFFF else 2, "big")
+    )
     return Command(0x00, 0xB1, 0x00, 0x00, do54, le=le)
 
 

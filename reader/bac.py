@@ -39,8 +39,9 @@ class BasicAccessKeys:
     @classmethod
     def from_key(cls, key: BACKey) -> BasicAccessKeys:
         seed = hashlib.sha1(key.password).digest()[:16]
-        return cls(seed, derive_key(seed, KDF_ENC, Cipher.TDES), derive_key(seed, KDF_MAC,
-                                                                            Cipher.TDES))
+        return cls(
+            seed, derive_key(seed, KDF_ENC, Cipher.TDES), derive_key(seed, KDF_MAC, Cipher.TDES)
+        )
 
 
 def session_from_seed(k_ifd: bytes, k_ic: bytes, rnd_ic: bytes, rnd_ifd: bytes) -> SecureMessaging:

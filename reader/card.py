@@ -65,9 +65,11 @@ class CardRead:
     pace_parameters: str | None = None
     fallback_reason: str | None = None
     chip_authentication: AuthOutcome = field(
-        default_factory=lambda: AuthOutcome.not_attempted("not offered"))
+        default_factory=lambda: AuthOutcome.not_attempted("not offered")
+    )
     active_authentication: AuthOutcome = field(
-        default_factory=lambda: AuthOutcome.not_attempted("not offered"))
+        default_factory=lambda: AuthOutcome.not_attempted("not offered")
+    )
     complete: bool = False
 
 
@@ -103,8 +105,12 @@ def read_card(
     started = time.perf_counter()
     session = open_session(transport, key, random=random, options=options, stats=stats)
     result = CardRead(
-        files={}, parsed={}, parse_errors={}, missing={},
-        stats=_stats(stats, started), access_protocol=session.access_protocol,
+        files={},
+        parsed={},
+        parse_errors={},
+        missing={},
+        stats=_stats(stats, started),
+        access_protocol=session.access_protocol,
         pace_parameters=session.access.pace_parameters,
         fallback_reason=session.fallback_reason,
     )

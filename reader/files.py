@@ -28,8 +28,24 @@ FILES: dict[str, FileInfo] = {
         f"DG{n}": _dg(n, tag)
         for n, tag in zip(
             range(1, 17),
-            (0x61, 0x75, 0x63, 0x76, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D,
-             0x6E, 0x6F, 0x70),
+            (
+                0x61,
+                0x75,
+                0x63,
+                0x76,
+                0x65,
+                0x66,
+                0x67,
+                0x68,
+                0x69,
+                0x6A,
+                0x6B,
+                0x6C,
+                0x6D,
+                0x6E,
+                0x6F,
+                0x70,
+            ),
             strict=True,
         )
     },

@@ -155,6 +155,7 @@ def keys_for_id_number(
     if date_of_birth is not None:
         expiries = [date_of_expiry] if date_of_expiry else candidate_expiry_dates(date_of_birth)
         for expiry in expiries:
-            keys.append(BACKey(digits[3:], date_of_birth.strftime("%y%m%d"),
-                               expiry.strftime("%y%m%d")))
+            keys.append(
+                BACKey(digits[3:], date_of_birth.strftime("%y%m%d"), expiry.strftime("%y%m%d"))
+            )
     return keys

@@ -177,8 +177,11 @@ class Session:
                     raise
                 head += more
         if total > MAX_FILE_SIZE:
-            raise ParseError(f"file declares {total} bytes, more than the {MAX_FILE_SIZE} allowed",
-                             offset=0, file=name)
+            raise ParseError(
+                f"file declares {total} bytes, more than the {MAX_FILE_SIZE} allowed",
+                offset=0,
+                file=name,
+            )
         if len(head) < min(first_le, total):
             self._limit_to(len(head))  # the card or reader cut the answer: remember what fits
         data = bytearray(head[:total])
@@ -190,8 +193,11 @@ class Session:
             wanted = min(total - len(data), self.max_read)
             chunk = self._read_chunk(len(data), wanted, None)
             if not chunk:
-                raise ParseError(f"file ends after {len(data)} of {total} declared bytes",
-                                 offset=len(data), file=name)
+                raise ParseError(
+                    f"file ends after {len(data)} of {total} declared bytes",
+                    offset=len(data),
+                    file=name,
+                )
             if len(chunk) < wanted:
                 self._limit_to(len(chunk))
             data += chunk[: total - len(data)]
@@ -218,8 +224,9 @@ class Session:
         wanted = min(le, 65536)
         while True:
             odd = offset > 0x7FFF
-            command = read_binary(offset, min(wanted + (4 if odd else 0), 65536),
-                                  sfi=sfi if offset <= 0xFF else None)
+            command = read_binary(
+                offset, min(wanted + (4 if odd else 0), 65536), sfi=sfi if offset <= 0xFF else None
+            )
             try:
                 response = self.send(command)
             except StatusWordError as exc:  # a bare SW: the chip did not take the command
@@ -261,8 +268,9 @@ def _strip_do53(data: bytes) -> bytes:
 def _read_card_access(transport: Transport) -> bytes | None:
     """EF.CardAccess before any applet is selected: SELECT by FID with P1=02, then read.
     Returns None when the card has none (a BAC-only card)."""
-    plain = Session(transport, None, AccessReport(), ReadOptions(ladder=(256, 223, 128)),
-                    ApduStats())
+    plain = Session(
+        transport, None, AccessReport(), ReadOptions(ladder=(256, 223, 128)), ApduStats()
+    )
     try:
         response = plain.send(select_file(FILES["CardAccess"].fid, p1=0x02))
         if response.sw in (0x6A82, 0x6A86, 0x6D00, 0x6985):
@@ -354,7 +362,9 @@ def _open_with_pace(
     try:
         from reader import pace
     except ImportError:
-        raise UnsupportedError("the card offers PACE, which this reader does not support yet")
+        raise UnsupportedError(
+            "the card offers PACE, which this reader does not support yet"
+        ) from None
     assert access.card_access is not None
     plain = Session(transport, None, access, options, stats)
     sm, description = pace.perform_pace(plain.send, key, access.card_access, random)
@@ -373,4 +383,3 @@ __all__ = [
     "Session",
     "open_session",
 ]
-

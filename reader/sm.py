@@ -120,8 +120,9 @@ class SecureMessaging:
         extended = extended or len(body) > 255 or bool(command.extended)
         # A protected command always has Le: the answer carries at least DO'99' and DO'8E'.
         le_out = 65536 if extended else 256
-        return Command(cla, command.ins, command.p1, command.p2, body, le_out,
-                       extended=extended).to_bytes()
+        return Command(
+            cla, command.ins, command.p1, command.p2, body, le_out, extended=extended
+        ).to_bytes()
 
     def unwrap(self, raw: bytes) -> Response:
         """Check and decrypt a protected response (§9.8.6). Always verifies the MAC."""

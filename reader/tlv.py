@@ -45,7 +45,9 @@ class TLV:
         """The first direct child with this tag, or ``ParseError``."""
         child = self.find(tag)
         if child is None:
-            raise ParseError(f"missing tag {tag:X} inside {self.tag:X}", offset=self.offset, file=file)
+            raise ParseError(
+                f"missing tag {tag:X} inside {self.tag:X}", offset=self.offset, file=file
+            )
         return child
 
 
@@ -132,18 +134,26 @@ def _decode_one(data: bytes, offset: int, end: int, depth: int, budget: _Budget)
             child = _decode_one(data, child_pos, end, depth + 1, budget)
             children.append(child)
             child_pos = child.offset + len(child.raw)
-        return TLV(tag=tag, value=data[pos:value_end], raw=data[offset:element_end],
-                   offset=offset, children=tuple(children))
+        return TLV(
+            tag=tag,
+            value=data[pos:value_end],
+            raw=data[offset:element_end],
+            offset=offset,
+            children=tuple(children),
+        )
     if pos + length > end:
-        raise ParseError(f"length {length} runs past the data ({end - pos} bytes left)", offset=offset)
+        raise ParseError(
+            f"length {length} runs past the data ({end - pos} bytes left)", offset=offset
+        )
     value_end = pos + length
     kids: tuple[TLV, ...] = ()
     if constructed:
         if depth >= MAX_DEPTH:
             raise ParseError(f"nesting deeper than {MAX_DEPTH}", offset=offset)
         kids = tuple(_decode_seq(data, pos, value_end, depth + 1, budget))
-    return TLV(tag=tag, value=data[pos:value_end], raw=data[offset:value_end], offset=offset,
-               children=kids)
+    return TLV(
+        tag=tag, value=data[pos:value_end], raw=data[offset:value_end], offset=offset, children=kids
+    )
 
 
 def _decode_seq(data: bytes, start: int, end: int, depth: int, budget: _Budget) -> Iterator[TLV]:

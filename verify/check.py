@@ -32,8 +32,12 @@ class CloneCheck:
     reason: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "outcome": self.outcome, "counted": self.counted,
-                "reason": self.reason}
+        return {
+            "method": self.method,
+            "outcome": self.outcome,
+            "counted": self.counted,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,17 +78,24 @@ def clone_check(card: CardRead, passive: PassiveAuthResult) -> CloneCheck:
     elif card.active_authentication.outcome != "not_attempted":
         chosen = ("active_authentication", card.active_authentication, "DG15")
     else:
-        return CloneCheck(method="none", outcome="not_attempted", counted=False,
-                          reason=card.chip_authentication.reason or "the card offers neither")
+        return CloneCheck(
+            method="none",
+            outcome="not_attempted",
+            counted=False,
+            reason=card.chip_authentication.reason or "the card offers neither",
+        )
     method, outcome, key_file = chosen
     hashed = passive.file(key_file)
     key_verified = passive.verified and hashed is not None and hashed.status == "ok"
     if outcome.outcome != COUNTED:
-        return CloneCheck(method=method, outcome=outcome.outcome, counted=False,
-                          reason=outcome.reason)
+        return CloneCheck(
+            method=method, outcome=outcome.outcome, counted=False, reason=outcome.reason
+        )
     if not key_verified:
         return CloneCheck(
-            method=method, outcome=outcome.outcome, counted=False,
+            method=method,
+            outcome=outcome.outcome,
+            counted=False,
             reason=f"the chip proved it holds the {key_file} key, but passive authentication "
             f"did not verify {key_file} ({passive.status}), so this proves nothing",
         )
@@ -101,16 +112,18 @@ def check_card(
     policy: Policy | None = None,
 ) -> CardCheck:
     """Verify what was read: passive authentication, clone check, identity, photo."""
-    passive = passive_authentication(card.files, trust if trust is not None else TrustStore(),
-                                     at=at, policy=policy or Policy())
+    passive = passive_authentication(
+        card.files, trust if trust is not None else TrustStore(), at=at, policy=policy or Policy()
+    )
     photo, photo_error = face_jpeg(card.parsed)
     return CardCheck(
         status=passive.status,
         genuine=passive.verified,
         passive=passive,
         clone_check=clone_check(card, passive),
-        identity=build_identity(card.parsed, qr=qr, today=today or at.date(),
-                                verified=passive.verified),
+        identity=build_identity(
+            card.parsed, qr=qr, today=today or at.date(), verified=passive.verified
+        ),
         photo_jpeg=photo,
         photo_error=photo_error,
         access_protocol=card.access_protocol,
@@ -128,9 +141,11 @@ def face_jpeg(parsed: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
         return None, str(exc)
 
 
-def build_identity(parsed: Mapping[str, Any], *, qr: str | bytes | None, today: date,
-                   verified: bool) -> Any | None:
+def build_identity(
+    parsed: Mapping[str, Any], *, qr: str | bytes | None, today: date, verified: bool
+) -> Any | None:
     from verify.identity import identity_from_card
 
-    return identity_from_card(parsed.get("DG13"), parsed.get("DG1"), qr=qr, today=today,
-                              verified=verified)
+    return identity_from_card(
+        parsed.get("DG13"), parsed.get("DG1"), qr=qr, today=today, verified=verified
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,18 @@ DUMP_SUFFIX = ".bin"
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     read = subparsers.add_parser(
-        "read", help="read a card end to end and print the verified identity",
+        "read",
+        help="read a card end to end and print the verified identity",
         description="Open the card (PACE with the CAN by default), read every file, verify it.",
     )
     source = read.add_mutually_exclusive_group()
-    source.add_argument("--simulated", nargs="?", const="017072769692", metavar="ID_NUMBER",
-                        help="read a simulated card of a fictional citizen (no hardware)")
+    source.add_argument(
+        "--simulated",
+        nargs="?",
+        const="017072769692",
+        metavar="ID_NUMBER",
+        help="read a simulated card of a fictional citizen (no hardware)",
+    )
     source.add_argument("--reader", metavar="NAME", help="PC/SC reader name (see `cccd readers`)")
     read.add_argument("--id-number", metavar="N", help="12-digit ID number (CAN = last 6)")
     read.add_argument("--can", help="card access number (PACE)")
@@ -33,10 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     read.add_argument("--birth", help="BAC/MRZ: date of birth YYMMDD")
     read.add_argument("--expiry", help="BAC/MRZ: date of expiry YYMMDD")
     read.add_argument("--bac", action="store_true", help="use BAC even when the card offers PACE")
-    read.add_argument("--allow-fallback", action="store_true",
-                      help="fall back to BAC (reported) when PACE fails")
-    read.add_argument("--faults", nargs="*", default=[], metavar="FAULT",
-                      help="with --simulated: faults to put on the card (e.g. tampered clone)")
+    read.add_argument(
+        "--allow-fallback", action="store_true", help="fall back to BAC (reported) when PACE fails"
+    )
+    read.add_argument(
+        "--faults",
+        nargs="*",
+        default=[],
+        metavar="FAULT",
+        help="with --simulated: faults to put on the card (e.g. tampered clone)",
+    )
     read.add_argument("--trust", metavar="DIR", help="CSCA trust-store directory")
     read.add_argument("--at", metavar="DATE", help="verify as of this date (YYYY-MM-DD)")
     read.add_argument("--json", action="store_true", help="print JSON")
@@ -44,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     read.set_defaults(func=run_read)
 
     verify = subparsers.add_parser(
-        "verify", help="verify a saved dump (passive authentication, identity checks)")
+        "verify", help="verify a saved dump (passive authentication, identity checks)"
+    )
     verify.add_argument("directory", metavar="DUMP_DIR")
     verify.add_argument("--trust", metavar="DIR", help="CSCA trust-store directory")
     verify.add_argument("--at", metavar="DATE", help="verify as of this date (YYYY-MM-DD)")
@@ -103,8 +116,8 @@ def _trust(args: argparse.Namespace) -> Any:
 
 def _when(args: argparse.Namespace) -> datetime:
     if getattr(args, "at", None):
-        return datetime.combine(date.fromisoformat(args.at), datetime.min.time(), timezone.utc)
-    return datetime.now(timezone.utc)
+        return datetime.combine(date.fromisoformat(args.at), datetime.min.time(), UTC)
+    return datetime.now(UTC)
 
 
 def run_read(args: argparse.Namespace) -> int:
@@ -169,9 +182,15 @@ def card_from_dump(directory: Path) -> CardRead:
     from reader.errors import ParseError
 
     files = read_dump(directory)
-    card = CardRead(files=files, parsed={}, parse_errors={}, missing={},
-                    stats=ReadStats(apdus=0, bytes_sent=0, bytes_received=0, seconds=0.0),
-                    access_protocol="(dump)", complete=True)
+    card = CardRead(
+        files=files,
+        parsed={},
+        parse_errors={},
+        missing={},
+        stats=ReadStats(apdus=0, bytes_sent=0, bytes_received=0, seconds=0.0),
+        access_protocol="(dump)",
+        complete=True,
+    )
     for name, raw in files.items():
         try:
             card.parsed[name] = lds.parse_file(name, raw)

@@ -20,8 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read, verify and serve the Vietnamese chip ID card (CCCD / the can cuoc).",
     )
     parser.add_argument("--version", action="version", version=f"cccd {reader.__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv for protocol detail; never personal data)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output (-vv for protocol detail; never personal data)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name):
         if module_info.name.startswith("cmd_"):

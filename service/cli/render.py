@@ -62,7 +62,9 @@ def _describe(name: str, parsed: Any) -> str:
     if name == "DG13":
         return f"{len(parsed.fields)} fields" + (
             f", undecodable text in {list(parsed.invalid_text_fields)}"
-            if parsed.invalid_text_fields else "")
+            if parsed.invalid_text_fields
+            else ""
+        )
     if name in ("DG14", "CardAccess"):
         return ", ".join(type(info).__name__ for info in parsed.infos)
     if name == "COM":
@@ -84,15 +86,31 @@ def print_human(result: Any, card: CardRead) -> None:
     if result.passive.reason:
         print(f"                {result.passive.reason}")
     clone = result.clone_check
-    print(f"Clone check:    {clone.method}: {clone.outcome}"
-          f"{'' if clone.counted else ' (not counted)'} - {clone.reason}")
-    print(f"Access:         {card.access_protocol}"
-          f"{' ' + card.pace_parameters if card.pace_parameters else ''}"
-          f"{'  (fallback: ' + card.fallback_reason + ')' if card.fallback_reason else ''}")
-    for key in ("full_name", "id_number", "date_of_birth", "sex", "nationality", "ethnicity",
-                "place_of_origin", "place_of_residence", "date_of_issue", "date_of_expiry",
-                "card_status"):
+    print(
+        f"Clone check:    {clone.method}: {clone.outcome}"
+        f"{'' if clone.counted else ' (not counted)'} - {clone.reason}"
+    )
+    print(
+        f"Access:         {card.access_protocol}"
+        f"{' ' + card.pace_parameters if card.pace_parameters else ''}"
+        f"{'  (fallback: ' + card.fallback_reason + ')' if card.fallback_reason else ''}"
+    )
+    for key in (
+        "full_name",
+        "id_number",
+        "date_of_birth",
+        "sex",
+        "nationality",
+        "ethnicity",
+        "place_of_origin",
+        "place_of_residence",
+        "date_of_issue",
+        "date_of_expiry",
+        "card_status",
+    ):
         if key in identity and identity[key] not in (None, ""):
             print(f"{key.replace('_', ' ').capitalize() + ':':<16}{identity[key]}")
-    print(f"Read:           {card.stats.apdus} APDUs, {card.stats.bytes_received} bytes in "
-          f"{card.stats.seconds * 1000:.0f} ms")
+    print(
+        f"Read:           {card.stats.apdus} APDUs, {card.stats.bytes_received} bytes in "
+        f"{card.stats.seconds * 1000:.0f} ms"
+    )

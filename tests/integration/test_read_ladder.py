@@ -27,8 +27,12 @@ def _files(dg2_size: int = 20_000) -> dict[str, bytes]:
     }
 
 
-def _read(faults: list[F.Fault], name: str = "DG2", dg2_size: int = 20_000,
-          options: ReadOptions | None = None) -> tuple[bytes, bytes, int, int]:
+def _read(
+    faults: list[F.Fault],
+    name: str = "DG2",
+    dg2_size: int = 20_000,
+    options: ReadOptions | None = None,
+) -> tuple[bytes, bytes, int, int]:
     files = _files(dg2_size)
     chip = SimulatedChip(files, bac_key=KEY, faults=faults)
     session = open_session(chip, KEY, options=options)
@@ -81,7 +85,7 @@ def test_the_ladder_is_remembered_for_the_session() -> None:
 
 
 def test_sfi_reads() -> None:
-    data, expected, apdus, _ = _read([], name="DG1", options=ReadOptions(use_sfi=True))
+    data, expected, _, _ = _read([], name="DG1", options=ReadOptions(use_sfi=True))
     assert data == expected
 
 

@@ -25,8 +25,7 @@ CITIZENS = load_citizens()
 @pytest.mark.parametrize("person", CITIZENS, ids=lambda c: c.id_number)
 def test_every_citizen_reads_back_over_bac(person) -> None:  # type: ignore[no-untyped-def]
     card = build_card(person)
-    result = read_card(chip_for_card(card), card.bac_key, options=BAC_ONLY,
-                       authenticate_chip=False)
+    result = read_card(chip_for_card(card), card.bac_key, options=BAC_ONLY, authenticate_chip=False)
     assert result.complete
     assert result.access_protocol == "BAC"
     assert result.fallback_reason == "PACE offered; the caller asked for BAC"
@@ -113,8 +112,9 @@ def test_truncated_file_fault_is_a_parse_error_naming_the_file() -> None:
 def test_dg13_alternative_layout_and_legacy_bytes_still_parse() -> None:
     for fault in ("dg13_alt_layout", "dg13_tcvn3", "dg13_vni"):
         card = build_card("017072769692", faults=[fault])
-        result = read_card(chip_for_card(card), card.bac_key, options=BAC_ONLY,
-                           authenticate_chip=False)
+        result = read_card(
+            chip_for_card(card), card.bac_key, options=BAC_ONLY, authenticate_chip=False
+        )
         assert "DG13" in result.parsed, fault
         assert result.parsed["DG13"].raw == card.files["DG13"]
 

@@ -21,7 +21,10 @@ from reader.errors import AccessDeniedError, ProtocolError, StatusWordError
         (Command(0x00, 0xA4, 2, 0x0C, b"\x01\x1e"), "00A4020C02011E"),
         (Command(0x00, 0x88, 0, 0, b"\x11" * 8, le=256), "00880000081111111111111111" + "00"),
         (Command(0x00, 0xD6, 0, 0, b"\x22" * 300), "00D6000000012C" + "22" * 300),
-        (Command(0x00, 0xD6, 0, 0, b"\x22" * 300, le=65536), "00D6000000012C" + "22" * 300 + "0000"),
+        (
+            Command(0x00, 0xD6, 0, 0, b"\x22" * 300, le=65536),
+            "00D6000000012C" + "22" * 300 + "0000",
+        ),
     ],
 )
 def test_encoding_of_all_cases(command: Command, encoded: str) -> None:

@@ -50,8 +50,12 @@ def test_mutual_authentication_and_session_keys(bac_vector: dict[str, Any]) -> N
 
 def test_open_session_and_read_com_replay_byte_for_byte(bac_vector: dict[str, Any]) -> None:
     transport = ReplayTransport([tuple(pair) for pair in bac_vector["trace"]])
-    session = open_session(transport, _key(bac_vector), random=_random(bac_vector),
-                           options=ReadOptions.worked_example())
+    session = open_session(
+        transport,
+        _key(bac_vector),
+        random=_random(bac_vector),
+        options=ReadOptions.worked_example(),
+    )
     assert session.access_protocol == "BAC"
     assert session.read_file("COM").hex().upper() == bac_vector["ef_com"]
     assert transport.finished
@@ -65,8 +69,9 @@ def test_replay_refuses_any_deviation(bac_vector: dict[str, Any]) -> None:
     other = dict(bac_vector, rnd_ifd="00" * 8)
     transport = ReplayTransport(trace)
     with pytest.raises(Exception, match="differs: expected"):
-        open_session(transport, _key(bac_vector), random=_random(other),
-                     options=ReadOptions.worked_example())
+        open_session(
+            transport, _key(bac_vector), random=_random(other), options=ReadOptions.worked_example()
+        )
 
 
 def test_kdf_aes_lengths() -> None:

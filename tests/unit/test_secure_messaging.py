@@ -29,21 +29,26 @@ def _pair(cipher: Cipher, key_len: int) -> tuple[SecureMessaging, SecureMessagin
     if cipher is Cipher.TDES:
         ks_enc = ks_enc[:8] + bytes(b ^ 0xFF for b in ks_enc[:8])
     ssc = int.from_bytes(os.urandom(cipher.block_size), "big") >> 1
-    return (SecureMessaging(cipher, ks_enc, ks_mac, ssc),
-            SecureMessaging(cipher, ks_enc, ks_mac, ssc))
+    return (
+        SecureMessaging(cipher, ks_enc, ks_mac, ssc),
+        SecureMessaging(cipher, ks_enc, ks_mac, ssc),
+    )
 
 
 @pytest.mark.parametrize(("cipher", "key_len"), PAIRS)
-@given(data=st.binary(max_size=600), le=st.integers(min_value=1, max_value=65536),
-       answer=st.binary(max_size=2000))
-def test_round_trip_with_card_side(cipher: Cipher, key_len: int, data: bytes, le: int,
-                                   answer: bytes) -> None:
+@given(
+    data=st.binary(max_size=600),
+    le=st.integers(min_value=1, max_value=65536),
+    answer=st.binary(max_size=2000),
+)
+def test_round_trip_with_card_side(
+    cipher: Cipher, key_len: int, data: bytes, le: int, answer: bytes
+) -> None:
     terminal, card = _pair(cipher, key_len)
     command = Command(0x00, 0xD6 if data else 0xB0, 0x01, 0x02, data, le)
     wrapped = terminal.wrap(command)
     seen = card.unwrap_command(wrapped)
-    assert (seen.ins, seen.p1, seen.p2, seen.data, seen.le) == (
-        command.ins, 1, 2, data, le)
+    assert (seen.ins, seen.p1, seen.p2, seen.data, seen.le) == (command.ins, 1, 2, data, le)
     response = terminal.unwrap(card.wrap_response(answer, 0x9000))
     assert response == Response(answer, 0x9000)
     assert terminal.ssc == card.ssc
