@@ -1,0 +1,525 @@
+"""One identity record from the chip (DG13, DG1 as fallback) and the QR code, cross-checked.
+
+Issue 7 parts 3 and 4: DG1 vs DG13 vs QR compared field by field (ID number, date of birth,
+sex, date of expiry, the folded name against the MRZ name); card status; age; JSON-ready
+output and the HIS data standard's identity fields (QĐ 4750 / QĐ 130, shared spec
+``bhyt-gateway.md``). Every text field passes through ``verify.vntext.repair`` and the record
+says which fields were repaired. Inputs are plain mappings, so this module does not depend
+on the LDS parser classes; time is an explicit argument (``today``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from verify.qr import QRIdentity
+from verify.vntext import fold, match_level, normalize, repair, search_key, title_case
+
+__all__ = [
+    "CardStatus",
+    "CrossCheck",
+    "FieldRepair",
+    "Identity",
+    "build_identity",
+    "ethnicity_code",
+]
+
+TEXT_FIELDS = (
+    "full_name",
+    "nationality",
+    "ethnicity",
+    "religion",
+    "place_of_origin",
+    "place_of_residence",
+    "identifying_marks",
+    "father_name",
+    "mother_name",
+    "spouse_name",
+)
+EXPIRING_DAYS = 30
+NO_EXPIRY = "khong thoi han"  # folded "Không thời hạn"
+NATIONALITY_CODES = {"viet nam": "000"}  # see his_fields: override with the hospital's table
+
+Status = Literal["valid", "expiring", "expired", "no_expiry", "unknown"]
+Verdict = Literal["match", "mismatch", "missing"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldRepair:
+    """A text field that ``repair`` changed (or flagged), and how it had been mangled."""
+
+    field: str
+    source_encoding: str
+    case_guessed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrossCheck:
+    """One field compared between two sources ("DG13", "DG1", "QR")."""
+
+    field: str
+    sources: tuple[str, str]
+    verdict: Verdict
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardStatus:
+    status: Status
+    days_left: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """The identity a desk gets: DG13's fields (DG1's when there is no DG13), NFC text."""
+
+    source: Literal["DG13", "DG1", "QR"]
+    id_number: str | None
+    full_name: str | None
+    name_ascii_only: bool  # the name came from DG1's MRZ: no diacritics
+    date_of_birth: date | None
+    sex: Literal["Nam", "Nữ"] | None
+    nationality: str | None = None
+    ethnicity: str | None = None
+    religion: str | None = None
+    place_of_origin: str | None = None
+    place_of_residence: str | None = None
+    identifying_marks: str | None = None
+    date_of_issue: date | None = None
+    date_of_expiry: date | None = None
+    no_expiry: bool = False
+    father_name: str | None = None
+    mother_name: str | None = None
+    spouse_name: str | None = None
+    old_id_number: str | None = None
+    repairs: tuple[FieldRepair, ...] = ()
+    checks: tuple[CrossCheck, ...] = ()
+
+    @property
+    def repaired(self) -> bool:
+        return bool(self.repairs)
+
+    @property
+    def consistent(self) -> bool:
+        """No cross-check disagrees (missing values are not disagreements)."""
+        return all(c.verdict != "mismatch" for c in self.checks)
+
+    def mismatches(self) -> list[CrossCheck]:
+        return [c for c in self.checks if c.verdict == "mismatch"]
+
+    def card_status(self, today: date) -> CardStatus:
+        """Expired, expiring within 30 days, valid, no expiry, or unknown (no date)."""
+        if self.no_expiry:
+            return CardStatus(status="no_expiry", days_left=None)
+        if self.date_of_expiry is None:
+            return CardStatus(status="unknown", days_left=None)
+        left = (self.date_of_expiry - today).days
+        if left < 0:
+            return CardStatus(status="expired", days_left=left)
+        return CardStatus(status="expiring" if left <= EXPIRING_DAYS else "valid", days_left=left)
+
+    def age(self, today: date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def to_json(self, today: date) -> dict[str, object]:
+        """JSON-ready data: NFC text, ISO dates, the title-cased name and the folded key."""
+        status = self.card_status(today)
+
+        def iso(d: date | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {
+            "source": self.source,
+            "id_number": self.id_number,
+            "full_name": self.full_name,
+            "full_name_title": title_case(self.full_name) if self.full_name else None,
+            "name_ascii_only": self.name_ascii_only,
+            "search_key": search_key(self.full_name) if self.full_name else None,
+            "date_of_birth": iso(self.date_of_birth),
+            "age": self.age(today),
+            "sex": self.sex,
+            "nationality": self.nationality,
+            "ethnicity": self.ethnicity,
+            "religion": self.religion,
+            "place_of_origin": self.place_of_origin,
+            "place_of_residence": self.place_of_residence,
+            "identifying_marks": self.identifying_marks,
+            "date_of_issue": iso(self.date_of_issue),
+            "date_of_expiry": iso(self.date_of_expiry),
+            "no_expiry": self.no_expiry,
+            "card_status": status.status,
+            "days_left": status.days_left,
+            "father_name": self.father_name,
+            "mother_name": self.mother_name,
+            "spouse_name": self.spouse_name,
+            "old_id_number": self.old_id_number,
+            "repairs": [
+                {
+                    "field": r.field,
+                    "source_encoding": r.source_encoding,
+                    "case_guessed": r.case_guessed,
+                }
+                for r in self.repairs
+            ],
+            "checks": [
+                {
+                    "field": c.field,
+                    "sources": list(c.sources),
+                    "verdict": c.verdict,
+                    "detail": c.detail,
+                }
+                for c in self.checks
+            ],
+            "consistent": self.consistent,
+            "his": self.his_fields(),
+        }
+
+    def his_fields(self, nationality_codes: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The HIS check-in identity fields (QĐ 4750 / QĐ 130 XML1).
+
+        HO_TEN NFC; SO_CCCD; NGAY_SINH ``yyyymmddHHMM`` (time unknown: ``0000``); GIOI_TINH
+        1 Nam, 2 Nữ, 3 unknown; DIA_CHI the residence; MA_DANTOC by QĐ 121-TCTK (empty when
+        unknown); MA_QUOCTICH from ``nationality_codes`` (folded name -> code). The default
+        table maps only Việt Nam, to "000": check it against the hospital's HIS before use.
+        """
+        codes = NATIONALITY_CODES if nationality_codes is None else nationality_codes
+        born = self.date_of_birth
+        return {
+            "HO_TEN": (self.full_name or "")[:255],
+            "SO_CCCD": self.id_number or "",
+            "NGAY_SINH": born.strftime("%Y%m%d") + "0000" if born else "",
+            "GIOI_TINH": {"Nam": "1", "Nữ": "2"}.get(self.sex or "", "3"),
+            "DIA_CHI": (self.place_of_residence or "")[:1024],
+            "MA_QUOCTICH": codes.get(fold(self.nationality), "") if self.nationality else "",
+            "MA_DANTOC": ethnicity_code(self.ethnicity) or "" if self.ethnicity else "",
+        }
+
+
+@cache
+def _ethnicity_table() -> dict[str, str]:
+    path = Path(__file__).with_name("data") / "ethnicity.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    table: dict[str, str] = {}
+    for group in data["groups"]:
+        for name in (group["name"], *group["aliases"]):
+            table[search_key(name).replace(" ", "")] = group["code"]
+    return table
+
+
+def ethnicity_code(name: str) -> str | None:
+    """The 2-digit QĐ 121-TCTK code of an ethnic group ("Mường" -> "06"), by folded name."""
+    key = search_key(name).replace(" ", "")
+    return _ethnicity_table().get(key)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def _parse_date(value: object) -> date | None:
+    """dd/mm/yyyy, ddmmyyyy, yyyy-mm-dd, or a ``date``; None for empty or unreadable."""
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) == 10 and text[4] == "-":
+            return date.fromisoformat(text)
+        digits = text.replace("/", "").replace("-", "").replace(".", "")
+        if len(digits) == 8 and digits.isdigit():
+            return date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+    except ValueError:
+        return None
+    return None
+
+
+def _yymmdd(value: object, *, born: date | None = None, expiry: bool = False) -> date | None:
+    """An MRZ date; the century from the date of birth (DOB) or the DOB itself (expiry)."""
+    text = str(value or "").strip()
+    if len(text) != 6 or not text.isdigit():
+        return None
+    yy, mm, dd = int(text[:2]), int(text[2:4]), int(text[4:])
+    if expiry and born is not None:
+        year = born.year // 100 * 100 + yy
+        if year < born.year:
+            year += 100
+    elif born is not None:
+        year = born.year // 100 * 100 + yy  # compared with DG13's DOB: same century
+    else:
+        year = 1900 + yy if yy > 30 else 2000 + yy
+    try:
+        return date(year, mm, dd)
+    except ValueError:
+        return None
+
+
+def _sex(value: object) -> Literal["Nam", "Nữ"] | None:
+    key = fold(str(value)) if value else ""
+    if key in ("nam", "m", "male"):
+        return "Nam"
+    if key in ("nu", "f", "female"):
+        return "Nữ"
+    return None
+
+
+def _mrz_name(dg1: Mapping[str, object]) -> str | None:
+    primary = dg1.get("primary_identifier", dg1.get("primary"))
+    secondary = dg1.get("secondary_identifier", dg1.get("secondary"))
+    if primary is None and secondary is None and dg1.get("name"):
+        raw = str(dg1["name"])
+        primary, _, secondary = raw.partition("<<")
+    parts = [str(p) for p in (primary, secondary) if p]
+    if not parts:
+        return None
+    return " ".join(" ".join(p.replace("<", " ").split()) for p in parts)
+
+
+def _dg1_id(dg1: Mapping[str, object]) -> str | None:
+    for key in ("id_number", "optional_data"):
+        value = str(dg1.get(key) or "").replace("<", "").strip()
+        if len(value) >= 12 and value[:12].isdigit():
+            return value[:12]
+    return None
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.repairs: list[FieldRepair] = []
+        self.checks: list[CrossCheck] = []
+
+    def text(self, name: str, value: object) -> str | None:
+        if value is None:
+            return None
+        result = repair(str(value))
+        if result.changed or result.source_encoding == "lossy":
+            self.repairs.append(
+                FieldRepair(
+                    field=name,
+                    source_encoding=result.source_encoding,
+                    case_guessed=result.case_guessed,
+                )
+            )
+        return normalize(result.text) or None
+
+    def check(
+        self, name: str, sources: tuple[str, str], a: object, b: object, detail: str = ""
+    ) -> None:
+        if a is None or b is None:
+            verdict: Verdict = "missing"
+        else:
+            verdict = "match" if a == b else "mismatch"
+        self.checks.append(CrossCheck(field=name, sources=sources, verdict=verdict, detail=detail))
+
+
+def _name_vs_mrz(name: str, mrz: str) -> tuple[bool, str]:
+    """Folded name against the MRZ name; the MRZ line holds 30 characters, so a long name may
+    be cut: then the MRZ name must be a prefix of the folded one."""
+    folded = search_key(name).upper()
+    mrz_key = " ".join(mrz.upper().split())
+    if folded == mrz_key:
+        return True, "folded name equals the MRZ name"
+    if len(mrz_key) >= 26 and folded.startswith(mrz_key.rstrip()):
+        return True, "MRZ name is the folded name cut to the MRZ line"
+    return False, "folded name differs from the MRZ name"
+
+
+def build_identity(
+    dg13: Mapping[str, object] | None = None,
+    dg1: Mapping[str, object] | None = None,
+    qr: QRIdentity | None = None,
+) -> Identity:
+    """One identity from DG13 (our field names -> text or date), DG1 (``document_number``,
+    ``optional_data`` or ``id_number``, ``date_of_birth`` and ``date_of_expiry`` YYMMDD,
+    ``sex`` M/F, ``primary_identifier``/``secondary_identifier`` or ``name``) and a QR record.
+
+    DG13 is the source when present; DG1 is the fallback (its name marked ASCII-only); QR
+    last. Every pair present is cross-checked; disagreements are data, not exceptions.
+    """
+    if dg13 is None and dg1 is None and qr is None:
+        raise ValueError("build_identity needs DG13, DG1 or a QR record")
+    b = _Builder()
+    values: dict[str, object] = {}
+    source: Literal["DG13", "DG1", "QR"]
+    no_expiry = False
+    if dg13 is not None:
+        source = "DG13"
+        for name in TEXT_FIELDS:
+            values[name] = b.text(name, dg13.get(name))
+        values["id_number"] = str(dg13.get("id_number") or "").strip() or None
+        values["old_id_number"] = str(dg13.get("old_id_number") or "").strip() or None
+        values["sex"] = _sex(b.text("sex", dg13.get("sex")))
+        values["date_of_birth"] = _parse_date(dg13.get("date_of_birth"))
+        values["date_of_issue"] = _parse_date(dg13.get("date_of_issue"))
+        raw_expiry = dg13.get("date_of_expiry")
+        values["date_of_expiry"] = _parse_date(raw_expiry)
+        no_expiry = bool(dg13.get("no_expiry")) or (
+            isinstance(raw_expiry, str) and fold(raw_expiry) == NO_EXPIRY
+        )
+    elif dg1 is not None:
+        source = "DG1"
+        born = _yymmdd(dg1.get("date_of_birth"))
+        values.update(
+            id_number=_dg1_id(dg1),
+            full_name=_mrz_name(dg1),
+            sex=_sex(dg1.get("sex")),
+            date_of_birth=born,
+            date_of_expiry=_yymmdd(dg1.get("date_of_expiry"), born=born, expiry=True),
+        )
+    else:
+        assert qr is not None
+        source = "QR"
+        values.update(
+            id_number=qr.id_number,
+            full_name=qr.full_name,
+            sex=qr.sex,
+            date_of_birth=qr.date_of_birth,
+            place_of_residence=qr.place_of_residence,
+            date_of_issue=qr.date_of_issue,
+            old_id_number=qr.old_id_number,
+        )
+        b.repairs += [FieldRepair(field=f, source_encoding=s) for f, s in qr.field_repairs]
+        if qr.repair is not None and qr.repair.changed:
+            b.repairs.append(
+                FieldRepair(field="qr_payload", source_encoding=qr.repair.source_encoding)
+            )
+
+    born_value = values.get("date_of_birth")
+    born_main = born_value if isinstance(born_value, date) else None
+    if dg13 is not None and dg1 is not None:
+        _check_dg1(b, values, dg1, born_main, no_expiry)
+    if qr is not None and source != "QR":
+        _check_qr(b, values, qr, "DG13" if source == "DG13" else "DG1")
+        if dg13 is not None and dg1 is not None:
+            dg1_id = _dg1_id(dg1)
+            b.check("id_number", ("DG1", "QR"), dg1_id, qr.id_number)
+
+    def text_value(name: str) -> str | None:
+        value = values.get(name)
+        return value if isinstance(value, str) else None
+
+    def date_value(name: str) -> date | None:
+        value = values.get(name)
+        return value if isinstance(value, date) else None
+
+    sex = _sex(values.get("sex"))
+    return Identity(
+        source=source,
+        id_number=text_value("id_number"),
+        full_name=text_value("full_name"),
+        name_ascii_only=source == "DG1",
+        date_of_birth=date_value("date_of_birth"),
+        sex=sex,
+        nationality=text_value("nationality"),
+        ethnicity=text_value("ethnicity"),
+        religion=text_value("religion"),
+        place_of_origin=text_value("place_of_origin"),
+        place_of_residence=text_value("place_of_residence"),
+        identifying_marks=text_value("identifying_marks"),
+        date_of_issue=date_value("date_of_issue"),
+        date_of_expiry=date_value("date_of_expiry"),
+        no_expiry=no_expiry,
+        father_name=text_value("father_name"),
+        mother_name=text_value("mother_name"),
+        spouse_name=text_value("spouse_name"),
+        old_id_number=text_value("old_id_number"),
+        repairs=tuple(b.repairs),
+        checks=tuple(b.checks),
+    )
+
+
+def _check_dg1(
+    b: _Builder,
+    values: Mapping[str, object],
+    dg1: Mapping[str, object],
+    born: date | None,
+    no_expiry: bool,
+) -> None:
+    pair = ("DG13", "DG1")
+    id_number = values.get("id_number")
+    b.check("id_number", pair, id_number, _dg1_id(dg1))
+    doc = str(dg1.get("document_number") or "").replace("<", "").strip() or None
+    b.check(
+        "document_number",
+        pair,
+        id_number[3:] if isinstance(id_number, str) else None,
+        doc,
+        "the MRZ document number is the last 9 digits of the ID number",
+    )
+    dg1_born = _yymmdd(dg1.get("date_of_birth"), born=born)
+    b.check("date_of_birth", pair, born, dg1_born)
+    b.check("sex", pair, values.get("sex"), _sex(dg1.get("sex")))
+    if no_expiry:
+        b.checks.append(
+            CrossCheck(
+                field="date_of_expiry",
+                sources=pair,
+                verdict="missing",
+                detail="no expiry on the card; what the MRZ holds is unconfirmed",
+            )
+        )
+    else:
+        expiry = values.get("date_of_expiry")
+        b.check(
+            "date_of_expiry",
+            pair,
+            expiry,
+            _yymmdd(dg1.get("date_of_expiry"), born=born, expiry=True),
+        )
+    name, mrz = values.get("full_name"), _mrz_name(dg1)
+    if isinstance(name, str) and mrz:
+        same, detail = _name_vs_mrz(name, mrz)
+        b.checks.append(
+            CrossCheck(
+                field="full_name",
+                sources=pair,
+                verdict="match" if same else "mismatch",
+                detail=detail,
+            )
+        )
+    else:
+        b.check("full_name", pair, name, mrz)
+
+
+def _check_qr(b: _Builder, values: Mapping[str, object], qr: QRIdentity, main: str) -> None:
+    pair = (main, "QR")
+    b.check("id_number", pair, values.get("id_number"), qr.id_number)
+    b.check("date_of_birth", pair, values.get("date_of_birth"), qr.date_of_birth)
+    b.check("sex", pair, values.get("sex"), qr.sex)
+    if main == "DG13":
+        b.check("old_id_number", pair, values.get("old_id_number") or "", qr.old_id_number or "")
+        b.check("date_of_issue", pair, values.get("date_of_issue"), qr.date_of_issue)
+        for name, qr_value in (
+            ("full_name", qr.full_name),
+            ("place_of_residence", qr.place_of_residence),
+        ):
+            ours = values.get(name)
+            if not isinstance(ours, str):
+                b.check(name, pair, ours, qr_value)
+                continue
+            level = match_level(ours, qr_value)
+            b.checks.append(
+                CrossCheck(
+                    field=name,
+                    sources=pair,
+                    verdict="match" if level else "mismatch",
+                    detail=f"agree at level {level}" if level else "differ even when folded",
+                )
+            )
+    else:
+        mrz_name = values.get("full_name")
+        same = isinstance(mrz_name, str) and _name_vs_mrz(qr.full_name, mrz_name)[0]
+        b.checks.append(
+            CrossCheck(
+                field="full_name",
+                sources=pair,
+                verdict="match" if same else "mismatch",
+                detail="folded QR name against the MRZ name",
+            )
+        )
