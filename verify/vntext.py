@@ -192,7 +192,7 @@ def is_syllable(word: str) -> bool:
 _WORD = re.compile(r"[^\W\d_]+")
 # For scoring, a "word" also swallows the symbols mojibake leaves inside words ("§µ", "H\xad¬ng"),
 # so a mangled word counts as one invalid word, not as several short valid ones.
-_TOKEN = re.compile(r"[^\s!-@\[-`{-~]+")
+_TOKEN = re.compile(r"[^\s!-@\[-`{-~’‘ʼ´]+")
 # Rhymes that are real but rare: a reading that needs them loses a tie to one that does not.
 _RARE = frozenset({"oong", "ooc", "oao", "oeo", "uyu", "uơ", "oap", "uych", "uyp", "oăc", "oen"})
 
@@ -203,6 +203,8 @@ def _token_kind(token: str) -> int:
     if is_syllable(token):
         split = _split_syllable(_strip_tone(token)[0].lower())
         return 1 if split is not None and split[1] in _RARE else 2
+    if not (token.islower() or token.isupper() or token[1:].islower()):
+        return 0
     low = token.lower()
     if len(low) <= 12 and any(
         is_syllable(low[:i]) and is_syllable(low[i:]) for i in range(1, len(low))
@@ -347,6 +349,7 @@ def _encode_table(text: str, table: dict[str, bytes]) -> bytes | None:
     return bytes(out)
 
 
+_NAME_APOSTROPHE = re.compile(r"(?:^|[\s(])[^\W\d_]{1,2}[‘’´][^\W\d_]")
 _CJK_START = 0x2E80
 _BIG5 = ("big5", "cp950", "big5hkscs")
 _SJIS = ("shift_jis", "cp932", "shift_jis_2004")
@@ -397,7 +400,8 @@ def _candidates(text: str) -> Iterator[_Candidate]:
         vni = _decode_vni(raw)
         if vni is not None and _encode_table(vni, _ENCODE_VNI) == raw:
             yield _Candidate(vni, "vni")
-        viscii = _decode_viscii(raw)
+        # VISCII puts Ổ Ỗ Ơ where CP1252 has ‘ ’ ´: "H’Mai" is a name, not "HỖMai"
+        viscii = None if _NAME_APOSTROPHE.search(text) else _decode_viscii(raw)
         if viscii is not None and _encode_table(viscii, _ENCODE_VISCII) == raw:
             yield _Candidate(viscii, "viscii")
     if any(ord(ch) >= _CJK_START for ch in text):
