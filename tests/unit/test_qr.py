@@ -131,3 +131,27 @@ def test_expected_expiry_rules() -> None:
     assert expected_expiry(born, date(2044, 1, 1)) is None  # 60th within 2 years: no expiry
     assert expected_expiry(date(2015, 5, 5), date(2024, 7, 1), law_2023=True) == date(2029, 5, 5)
     assert expected_expiry(born, None) is None
+
+
+def test_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from service.cli import cmd_qr, cmd_text
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    cmd_qr.register(sub)
+    cmd_text.register(sub)
+    mangled = "".join(_CP1252[b] for b in payload(CITIZENS[0]).encode("utf-8"))
+    args = parser.parse_args(["qr", "--json", mangled])
+    assert args.func(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["full_name"] == CITIZENS[0]["full_name"]
+    assert out["access_keys"][0] == {"type": "CAN", "can": "483324"}
+    args = parser.parse_args(["qr", "1|2|3"])
+    assert args.func(args) == 2
+    assert "field: payload" in capsys.readouterr().err
+    args = parser.parse_args(["text", "repair", "--json", "§µ B¾c"])
+    assert args.func(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["text"], out["source_encoding"]) == ("Đà Bắc", "tcvn3")
