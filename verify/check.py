@@ -16,7 +16,10 @@ from typing import Any
 
 from reader.card import AuthOutcome, CardRead
 from reader.errors import ParseError
+from verify.identity import Identity
+from verify.identity import build_identity as identity_from_fields
 from verify.passive import PassiveAuthResult, Policy, passive_authentication
+from verify.qr import parse_qr
 from verify.trust import TrustStore
 
 COUNTED = "passed"
@@ -46,7 +49,8 @@ class CardCheck:
     genuine: bool  # passive authentication verified against a trusted CSCA
     passive: PassiveAuthResult
     clone_check: CloneCheck
-    identity: Any | None  # verify.identity.Identity
+    identity: Identity | None
+    today: date
     photo_jpeg: bytes | None = field(default=None, repr=False)
     photo_error: str | None = None
     access_protocol: str = ""
@@ -65,7 +69,7 @@ class CardCheck:
             "fallback_reason": self.fallback_reason,
             "passive_authentication": self.passive.to_json(),
             "clone_check": self.clone_check.to_json(),
-            "identity": self.identity.to_json() if self.identity is not None else None,
+            "identity": self.identity.to_json(self.today) if self.identity else None,
             "photo": {"available": self.photo_jpeg is not None, "error": self.photo_error},
         }
 
@@ -121,9 +125,8 @@ def check_card(
         genuine=passive.verified,
         passive=passive,
         clone_check=clone_check(card, passive),
-        identity=build_identity(
-            card.parsed, qr=qr, today=today or at.date(), verified=passive.verified
-        ),
+        identity=build_identity(card.parsed, qr=qr),
+        today=today or at.date(),
         photo_jpeg=photo,
         photo_error=photo_error,
         access_protocol=card.access_protocol,
@@ -141,11 +144,70 @@ def face_jpeg(parsed: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
         return None, str(exc)
 
 
-def build_identity(
-    parsed: Mapping[str, Any], *, qr: str | bytes | None, today: date, verified: bool
-) -> Any | None:
-    from verify.identity import identity_from_card
+DG13_NAMES = {
+    1: "id_number",
+    2: "full_name",
+    3: "date_of_birth",
+    4: "sex",
+    5: "nationality",
+    6: "ethnicity",
+    7: "religion",
+    8: "place_of_origin",
+    9: "place_of_residence",
+    10: "identifying_marks",
+    11: "date_of_issue",
+    12: "date_of_expiry",
+    14: "spouse_name",
+    15: "old_id_number",
+}
 
-    return identity_from_card(
-        parsed.get("DG13"), parsed.get("DG1"), qr=qr, today=today, verified=verified
+
+def dg13_fields(dg13: Any) -> dict[str, object]:
+    """DG13's fields by our names, for ``verify.identity``. Bytes that were not UTF-8 (cards
+    personalised with TCVN3/VNI) go in as the CP1252 text a legacy system would show, so the
+    identity's repair step recognises the encoding and records the repair."""
+    values: dict[str, object] = {}
+    for number, name in DG13_NAMES.items():
+        value = getattr(dg13, name)
+        values[name] = value.text if hasattr(value, "text") else value
+    values["father_name"], values["mother_name"] = dg13.father_name, dg13.mother_name
+    values["no_expiry"] = dg13.no_expiry
+    for number in dg13.invalid_text_fields:
+        raw = dg13.field_bytes(number)
+        texts = [legacy_text(chunk) for chunk in raw]
+        if number == 13:
+            values["father_name"], values["mother_name"] = (texts + [None, None])[:2]
+        elif number in DG13_NAMES and texts:
+            values[DG13_NAMES[number]] = texts[0]
+    return values
+
+
+def legacy_text(raw: bytes) -> str:
+    """Bytes that are not UTF-8, as the Windows-1252 text an old screen would show."""
+    return raw.decode("cp1252", errors="replace")
+
+
+def dg1_fields(dg1: Any) -> dict[str, object]:
+    return {
+        "document_number": dg1.document_number,
+        "optional_data": dg1.optional_data,
+        "id_number": dg1.id_number,
+        "date_of_birth": dg1.date_of_birth,
+        "date_of_expiry": dg1.date_of_expiry,
+        "sex": dg1.sex,
+        "primary_identifier": dg1.primary_identifier,
+        "secondary_identifier": dg1.secondary_identifier,
+    }
+
+
+def build_identity(parsed: Mapping[str, Any], *, qr: str | bytes | None) -> Identity | None:
+    """The identity from DG13 (DG1 as fallback) and the QR payload when given."""
+    dg13, dg1 = parsed.get("DG13"), parsed.get("DG1")
+    qr_identity = parse_qr(qr) if qr is not None else None
+    if dg13 is None and dg1 is None and qr_identity is None:
+        return None
+    return identity_from_fields(
+        dg13_fields(dg13) if dg13 is not None else None,
+        dg1_fields(dg1) if dg1 is not None else None,
+        qr_identity,
     )

@@ -145,8 +145,14 @@ def run_read(args: argparse.Namespace) -> int:
 
 def _show(card: CardRead, args: argparse.Namespace) -> int:
     from verify.check import check_card
+    from verify.trust import TrustStoreError
 
-    result = check_card(card, _trust(args), at=_when(args))
+    try:
+        trust = _trust(args)
+    except TrustStoreError as exc:
+        print(f"cccd: {exc}", file=sys.stderr)
+        return 2
+    result = check_card(card, trust, at=_when(args))
     if args.json:
         print(json.dumps(check_json(result, card), ensure_ascii=False, indent=2))
     else:

@@ -81,10 +81,10 @@ def check_json(result: Any, card: CardRead) -> dict[str, Any]:
 
 
 def print_human(result: Any, card: CardRead) -> None:
-    identity = result.identity.to_json() if result.identity is not None else {}
-    print(f"Verdict:        {VERDICTS.get(result.status, result.status)}")
+    identity = result.identity.to_json(result.today) if result.identity is not None else {}
+    print(f"Verdict:            {VERDICTS.get(result.status, result.status)}")
     if result.passive.reason:
-        print(f"                {result.passive.reason}")
+        print(f"                    {result.passive.reason}")
     clone = result.clone_check
     print(
         f"Clone check:    {clone.method}: {clone.outcome}"
@@ -109,7 +109,7 @@ def print_human(result: Any, card: CardRead) -> None:
         "card_status",
     ):
         if key in identity and identity[key] not in (None, ""):
-            print(f"{key.replace('_', ' ').capitalize() + ':':<16}{identity[key]}")
+            print(f"{key.replace('_', ' ').capitalize() + ':':<20}{identity[key]}")
     print(
         f"Read:           {card.stats.apdus} APDUs, {card.stats.bytes_received} bytes in "
         f"{card.stats.seconds * 1000:.0f} ms"
