@@ -27,6 +27,7 @@ from asn1crypto import x509
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.sod import LEGACY_ECONTENT_TYPES, OID_LDS_SECURITY_OBJECT, SOD, parse_sod
 from verify import signatures
+from verify.signatures import ASN1_ERRORS
 from verify.trust import TrustedCertificate, TrustStore, describe_name
 
 Status = Literal["verified", "signer_not_trusted", "invalid", "malformed", "unsupported"]
@@ -53,6 +54,7 @@ class Policy:
     accept_sha1: bool = False  # SHA-1 anywhere makes the result "unsupported"
     require_anchor: bool = True  # False: an unanchored but valid SOD counts as verified
     accept_expired_signer: bool = True  # DSC expired at ``at`` but valid at signing: a warning
+    strict_structure: bool = True  # anomalies in unsigned SOD fields make it "malformed"
     weak_rsa_bits: int = 2048  # RSA keys shorter than this give a warning
 
 
@@ -324,6 +326,11 @@ def passive_authentication(
             unsupported.append("SHA-1 (refused by policy)")
 
     status, reason = _verdict(hash_results, signed_data, signature, chain, unsupported, policy)
+    if sod.anomalies:
+        if policy.strict_structure and status in ("verified", "signer_not_trusted"):
+            status, reason = "malformed", "EF.SOD structure: " + "; ".join(sod.anomalies)
+        else:
+            warnings.extend(Finding(code="sod_structure", message=a) for a in sod.anomalies)
     if status == "verified" and chain.status == "no_trust_anchor":
         warnings.append(
             Finding(code="not_anchored", message="signer not anchored; accepted by policy")
@@ -445,12 +452,13 @@ def _find_signer_certificate(sod: SOD) -> x509.Certificate | None:
     for der in sod.certificates:
         try:
             cert = x509.Certificate.load(der)
+            _ = cert.native  # parse every field now: asn1crypto is lazy and fails late
             if info.sid_kind == "issuer_and_serial_number":
                 if cert.issuer.dump() == info.issuer and cert.serial_number == info.serial_number:
                     return cert
             elif cert.key_identifier == info.subject_key_identifier:
                 return cert
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except ASN1_ERRORS:
             continue
     return None
 

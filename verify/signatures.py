@@ -97,6 +97,17 @@ _HASH_BY_OID = {
 }
 
 
+# What asn1crypto raises, lazily and late, for structures that do not parse.
+ASN1_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+)
+
+
 class UnsupportedAlgorithmError(UnsupportedError):
     """A signature algorithm, hash, curve or key type this verifier does not implement."""
 
@@ -181,7 +192,7 @@ def load_public_key(spki: bytes | keys.PublicKeyInfo) -> PublicKey:
         raise
     except UnsupportedError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+    except ASN1_ERRORS as exc:
         raise ParseError(f"public key does not parse: {str(exc)[:120]}") from None
     raise UnsupportedAlgorithmError(f"unsupported public key algorithm {algorithm}")
 
@@ -308,6 +319,9 @@ def _pss(parameters: bytes | None) -> SignatureAlgorithm:
             params = algos.RSASSAPSSParams.load(parameters)
             hash_oid = params["hash_algorithm"]["algorithm"].dotted
             mgf = params["mask_gen_algorithm"]
+            for inner in (params["hash_algorithm"], mgf["parameters"]):
+                if not isinstance(inner["parameters"], core.Void | core.Null):
+                    raise ParseError("RSASSA-PSS hash parameters must be NULL or absent")
             if mgf["algorithm"].dotted != OID_MGF1:
                 raise UnsupportedAlgorithmError(
                     f"unsupported PSS mask generation {mgf['algorithm'].dotted}"
@@ -315,9 +329,9 @@ def _pss(parameters: bytes | None) -> SignatureAlgorithm:
             mgf_oid = mgf["parameters"]["algorithm"].dotted
             salt = int(params["salt_length"].native)
             trailer = params["trailer_field"].native
-        except UnsupportedError:
+        except (UnsupportedError, ParseError):
             raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except ASN1_ERRORS as exc:
             raise ParseError(f"RSASSA-PSS parameters do not parse: {str(exc)[:80]}") from None
         if trailer not in (1, "trailer_field_bc"):
             raise UnsupportedAlgorithmError(f"unsupported PSS trailer field {trailer}")
@@ -418,6 +432,18 @@ def verify_ecdsa(
         )
     except (ecdsa.BadSignatureError, ecdsa.BadDigestError, ValueError, AssertionError):
         return False
+
+
+def bit_string_bytes(value: Any) -> bytes | None:
+    """The bytes of a DER BIT STRING holding a signature; None when bits are unused.
+
+    A signature is a whole number of octets: a non-zero "unused bits" count is malformed
+    and must not be silently dropped (it is outside what the signature covers).
+    """
+    contents = value.contents
+    if not contents or contents[0] != 0:
+        return None
+    return bytes(contents[1:])
 
 
 def _identity(signature: tuple[int, int], order: int) -> tuple[int, int]:

@@ -27,6 +27,7 @@ from asn1crypto import cms, core, crl, pem, x509
 
 from reader.errors import ParseError, UnsupportedError
 from verify import signatures
+from verify.signatures import ASN1_ERRORS
 
 OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
 OID_MASTER_LIST_SIGNER_EKU = "2.23.136.1.1.3"
@@ -152,7 +153,7 @@ def describe_name(name: x509.Name) -> str:
     """A readable one-line rendering of an X.509 name (RFC 4514 order)."""
     try:
         return str(name.human_friendly)
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return "<unreadable name>"
 
 
@@ -181,11 +182,16 @@ def verify_certificate_signature(cert: x509.Certificate, issuer_public_key: byte
         else signatures.load_public_key(issuer_public_key)
     )
     algorithm_id = cert["signature_algorithm"]
+    if algorithm_id.dump() != cert["tbs_certificate"]["signature"].dump():
+        return False  # RFC 5280 §4.1.1.2: the unsigned copy must equal the signed one
     algorithm = signatures.signature_algorithm(
         algorithm_id["algorithm"].dotted, _params_der(algorithm_id["parameters"])
     )
     tbs = bytes(cert["tbs_certificate"].dump())
-    return signatures.verify(key, bytes(cert["signature_value"].native), tbs, algorithm)
+    signature = signatures.bit_string_bytes(cert["signature_value"])
+    if signature is None:
+        return False
+    return signatures.verify(key, signature, tbs, algorithm)
 
 
 def _params_der(params: Any) -> bytes | None:
@@ -279,6 +285,7 @@ class TrustStore:
     def _entry(self, der: bytes, *, source: str) -> TrustedCertificate:
         try:
             cert = x509.Certificate.load(der, strict=True)
+            _ = cert.native  # parse every field now: asn1crypto is lazy and fails late
             tbs = cert["tbs_certificate"]
             subject = tbs["subject"]
             issuer = tbs["issuer"]
@@ -290,7 +297,7 @@ class TrustStore:
             is_ca = _is_ca(cert)
             subject_der = bytes(subject.dump())
             issuer_der = bytes(issuer.dump())
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        except ASN1_ERRORS as exc:
             raise TrustStoreError(f"certificate does not parse: {str(exc)[:120]}") from None
         if not is_ca:
             raise TrustStoreError(f"not a CA certificate: {describe_name(subject)}")
@@ -366,6 +373,8 @@ class TrustStore:
             except (UnsupportedError, ParseError) as exc:
                 unsupported.append(str(exc))
                 continue
+            except ASN1_ERRORS:
+                ok = False  # a certificate that does not parse cannot be verified
             if not ok:
                 failures.append(candidate.subject)
                 continue
@@ -436,8 +445,8 @@ class TrustStore:
                 algorithm_id["algorithm"].dotted, _params_der(algorithm_id["parameters"])
             )
             tbs_der = bytes(tbs.dump())
-            signature = bytes(cert_list["signature"].native)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            signature = signatures.bit_string_bytes(cert_list["signature"]) or b""
+        except ASN1_ERRORS as exc:
             return CrlReport(accepted=False, message=f"CRL does not parse: {str(exc)[:120]}")
         except (UnsupportedError, ParseError) as exc:
             return CrlReport(accepted=False, message=f"CRL signature algorithm: {exc}")
@@ -663,7 +672,7 @@ def _parse_master_list(data: bytes) -> _SignedContent:
         )
     except _Refused:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+    except ASN1_ERRORS as exc:
         raise _Refused(f"does not parse as a CMS master list: {str(exc)[:120]}") from None
 
 
@@ -728,5 +737,5 @@ def _set_header(length: int) -> bytes:
 def _subject_or_index(der: bytes, index: int) -> str:
     try:
         return describe_name(x509.Certificate.load(der).subject)
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return f"#{index}"

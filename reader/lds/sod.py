@@ -96,6 +96,7 @@ class SignerInfo:
     signing_time: datetime | None
     signature_algorithm: str  # dotted OID
     signature_parameters: bytes | None  # DER of the AlgorithmIdentifier parameters
+    digest_parameters: bytes | None = None  # digestAlgorithm parameters other than NULL
     signature: bytes
 
 
@@ -118,6 +119,10 @@ class SOD:
     signer_infos: tuple[SignerInfo, ...]
     trailing_bytes: int = 0
     warnings: tuple[str, ...] = field(default=())
+    # Deviations from RFC 5652 / ICAO 9303 in fields the signature does not cover (versions,
+    # digestAlgorithms, algorithm parameters). Tolerable in practice, but a verifier that
+    # wants every byte of the SOD accounted for treats them as malformed.
+    anomalies: tuple[str, ...] = field(default=())
 
     @property
     def signer_info(self) -> SignerInfo:
@@ -222,6 +227,7 @@ def _parse(raw: bytes) -> SOD:
     if len(infos) > MAX_SIGNER_INFOS:
         raise ParseError(f"more than {MAX_SIGNER_INFOS} SignerInfos")
     signer_infos = tuple(_signer_info(info) for info in infos)
+    anomalies = _anomalies(signed, signer_infos)
 
     return SOD(
         raw=raw,
@@ -241,7 +247,37 @@ def _parse(raw: bytes) -> SOD:
         signer_infos=signer_infos,
         trailing_bytes=trailing,
         warnings=tuple(warnings),
+        anomalies=anomalies,
     )
+
+
+def _is_absent_or_null(params: Any) -> bool:
+    return params is None or isinstance(params, core.Void | core.Null)
+
+
+def _anomalies(signed: cms.SignedData, infos: tuple[SignerInfo, ...]) -> tuple[str, ...]:
+    found: list[str] = []
+    version = signed["version"].native
+    if version != "v3":
+        found.append(f"SignedData version {version}, RFC 5652 requires v3 here")
+    listed: list[str] = []
+    for algorithm in signed["digest_algorithms"]:
+        listed.append(algorithm["algorithm"].dotted)
+        if not _is_absent_or_null(algorithm["parameters"]):
+            found.append("digestAlgorithms entry with parameters")
+    for info in infos:
+        if info.digest_algorithm not in listed:
+            found.append("the SignerInfo digest algorithm is not in digestAlgorithms")
+        expected = 1 if info.sid_kind == "issuer_and_serial_number" else 3
+        if info.version != expected:
+            found.append(f"SignerInfo version {info.version} does not fit its sid")
+        if info.digest_parameters is not None:
+            found.append("SignerInfo digestAlgorithm with parameters")
+        if info.signature_algorithm.startswith("1.2.840.10045.") and (
+            info.signature_parameters is not None
+        ):
+            found.append("ECDSA signature algorithm with parameters")
+    return tuple(found)
 
 
 def _octets(value: Any) -> bytes:
@@ -267,6 +303,7 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
         ski = bytes(sid.chosen.native)
 
     digest_oid = info["digest_algorithm"]["algorithm"].dotted
+    digest_params = info["digest_algorithm"]["parameters"]
     signed_attrs_der = content_type = message_digest = signing_time = None
     attrs = info["signed_attrs"]
     if isinstance(attrs, cms.CMSAttributes) and attrs.contents is not None:
@@ -303,6 +340,9 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
         subject_key_identifier=ski,
         digest_algorithm=digest_oid,
         digest_name=HASH_NAMES.get(digest_oid),
+        digest_parameters=(
+            None if _is_absent_or_null(digest_params) else bytes(digest_params.dump())
+        ),
         signed_attrs=signed_attrs_der,
         content_type=content_type,
         message_digest=message_digest,
