@@ -68,7 +68,7 @@ SendFn = Callable[[Command], Response]
 
 PASSWORD_MRZ = 0x01
 PASSWORD_CAN = 0x02
-MAX_DRAWS = 64  # a random source that keeps giving out-of-range values is broken
+MAX_DRAWS = 10_000  # P-521: a 66-byte draw is below the order 1 time in 128
 CAM_IV_INPUT = b"\xff" * 16
 
 # ---------------------------------------------------------------------------------------------
@@ -364,8 +364,9 @@ class Suite:
 
     @classmethod
     def of(cls, cipher_name: str, key_length: int) -> Suite:
-        return cls(cipher=Cipher.TDES if cipher_name == "3DES" else Cipher.AES,
-                   key_length=key_length)
+        return cls(
+            cipher=Cipher.TDES if cipher_name == "3DES" else Cipher.AES, key_length=key_length
+        )
 
     @property
     def key_bits(self) -> int:
@@ -394,8 +395,9 @@ class Suite:
         return aes_cmac(key, data)
 
     def session(self, shared_secret: bytes) -> SecureMessaging:
-        return SecureMessaging(self.cipher, self.kdf(shared_secret, KDF_ENC),
-                               self.kdf(shared_secret, KDF_MAC), 0)
+        return SecureMessaging(
+            self.cipher, self.kdf(shared_secret, KDF_ENC), self.kdf(shared_secret, KDF_MAC), 0
+        )
 
     @property
     def nonce_length(self) -> int:
@@ -417,10 +419,16 @@ def password_seed(key: AccessKey) -> tuple[int, bytes]:
 def pseudo_random(s: bytes, t: bytes, suite: Suite, modulus: int) -> int:
     """R_p(s, t) of §4.4.3.3.2 (pseudo-random number mapping), reduced mod p."""
     wide = suite.key_length > 16
-    c0 = bytes.fromhex("d463d65234124ef7897054986dca0a174e28df758cbaa03f240616414d5a1676"
-                       if wide else "a668892a7c41e3ca739f40b057d85904")
-    c1 = bytes.fromhex("54bd7255f0aaf831bec3423fcf39d69b6cbf066677d0faae5aadd99df8e53517"
-                       if wide else "a4e136ac725f738b01c1f60217c188ad")
+    c0 = bytes.fromhex(
+        "d463d65234124ef7897054986dca0a174e28df758cbaa03f240616414d5a1676"
+        if wide
+        else "a668892a7c41e3ca739f40b057d85904"
+    )
+    c1 = bytes.fromhex(
+        "54bd7255f0aaf831bec3423fcf39d69b6cbf066677d0faae5aadd99df8e53517"
+        if wide
+        else "a4e136ac725f738b01c1f60217c188ad"
+    )
     block_bits = len(c0) * 8
     rounds = -(-(modulus.bit_length() + 64) // block_bits)
     key = suite.encrypt(t, s)
@@ -488,8 +496,7 @@ def general_authenticate(objects: list[bytes], *, last: bool) -> Command:
     """GENERAL AUTHENTICATE with 7C; chaining bit on all but the last (§4.4.4.3)."""
     data = tlv.encode(0x7C, objects)
     extended = len(data) > 255
-    return Command(0x00 if last else 0x10, 0x86, 0x00, 0x00, data,
-                   65536 if extended else 256)
+    return Command(0x00 if last else 0x10, 0x86, 0x00, 0x00, data, 65536 if extended else 256)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,10 +523,15 @@ class PaceSecureMessaging(SecureMessaging):
 def select_pace(infos: SecurityInfos) -> PACEInfo:
     """The PACEInfo to run: the best one whose parameters we implement."""
     usable = [
-        info for info in infos.pace_infos
-        if info.protocol is not None and info.parameter_id in STANDARD_PARAMETER_IDS
-        and not (info.protocol.mapping == "IM" and info.protocol.key_agreement == "ECDH"
-                 and info.parameter_id == 10)
+        info
+        for info in infos.pace_infos
+        if info.protocol is not None
+        and info.parameter_id in STANDARD_PARAMETER_IDS
+        and not (
+            info.protocol.mapping == "IM"
+            and info.protocol.key_agreement == "ECDH"
+            and info.parameter_id == 10
+        )
     ]
     if not usable:
         raise UnsupportedError("EF.CardAccess offers no PACE option this reader implements")
@@ -531,10 +543,19 @@ def select_pace(infos: SecurityInfos) -> PACEInfo:
 class PaceTerminal:
     """The terminal side of PACE as a state machine over command/response data."""
 
-    def __init__(self, key: AccessKey, card_access: bytes | SecurityInfos, random: RandomFn,
-                 *, info: PACEInfo | None = None) -> None:
-        infos = card_access if isinstance(card_access, SecurityInfos) else parse_card_access(
-            card_access)
+    def __init__(
+        self,
+        key: AccessKey,
+        card_access: bytes | SecurityInfos,
+        random: RandomFn,
+        *,
+        info: PACEInfo | None = None,
+    ) -> None:
+        infos = (
+            card_access
+            if isinstance(card_access, SecurityInfos)
+            else parse_card_access(card_access)
+        )
         self.info = info or select_pace(infos)
         protocol = self.info.protocol
         if protocol is None or self.info.parameter_id is None:
@@ -592,8 +613,7 @@ class PaceTerminal:
         """Compute the ephemeral generator; send PK_DH,IFD."""
         objects = _dynamic_data(answer, "map nonce")
         if self.protocol.mapping == "IM":
-            value = pseudo_random(self._nonce_bytes, self._t_nonce, self.suite,
-                                  self.group.modulus)
+            value = pseudo_random(self._nonce_bytes, self._t_nonce, self.suite, self.group.modulus)
             self._mapped = self.group.map_integrated(value)
         else:
             self._map_public_ic = _need(objects, 0x82, "map nonce")
@@ -620,32 +640,36 @@ class PaceTerminal:
         secret = self._mapped.shared_secret(self._private, self._public_ic)
         self._ks_enc = self.suite.kdf(secret, KDF_ENC)
         self._ks_mac = self.suite.kdf(secret, KDF_MAC)
-        token = self.suite.mac(self._ks_mac, public_key_object(
-            self.protocol.oid, self._mapped, self._public_ic_bytes))
+        token = self.suite.mac(
+            self._ks_mac, public_key_object(self.protocol.oid, self._mapped, self._public_ic_bytes)
+        )
         return general_authenticate([tlv.encode(0x85, token)], last=True)
 
     def finish(self, answer: bytes) -> PaceSecureMessaging:
         """Check the chip's token T_IC (and decrypt its CA data for CAM): the new session."""
         objects = _dynamic_data(answer, "mutual authentication")
         token = _need(objects, 0x86, "mutual authentication")
-        expected = self.suite.mac(self._ks_mac, public_key_object(
-            self.protocol.oid, self._mapped, self._public))
+        expected = self.suite.mac(
+            self._ks_mac, public_key_object(self.protocol.oid, self._mapped, self._public)
+        )
         if token != expected:
             raise SecureMessagingError(
                 "PACE: the chip's authentication token does not verify (not the chip that "
-                "knows the password, or a corrupted answer)")
+                "knows the password, or a corrupted answer)"
+            )
         sm = PaceSecureMessaging(self.suite.cipher, self._ks_enc, self._ks_mac, 0)
         sm.description = self.description
         if self.protocol.mapping == "CAM":
             encrypted = _need(objects, 0x8A, "mutual authentication (CAM)")
-            plain = unpad(self.suite.decrypt(self._ks_enc, encrypted,
-                                             cam_iv(self.suite, self._ks_enc)))
+            plain = unpad(
+                self.suite.decrypt(self._ks_enc, encrypted, cam_iv(self.suite, self._ks_enc))
+            )
             ca_ic = int.from_bytes(plain, "big")
             if not 0 < ca_ic < self.group.order:
                 raise ProtocolError("PACE-CAM: chip authentication data out of range")
             sm.chip_authentication_data = ChipAuthenticationData(
-                ca_ic=ca_ic, mapping_public_key=self._map_public_ic,
-                parameter_id=self.parameter_id)
+                ca_ic=ca_ic, mapping_public_key=self._map_public_ic, parameter_id=self.parameter_id
+            )
         return sm
 
 
@@ -662,16 +686,18 @@ def verify_cam(data: ChipAuthenticationData, chip_public_key: bytes) -> bool:
 
 def _wrong_password(key: AccessKey, sw: int, step: str) -> AccessDeniedError:
     if isinstance(key, CANKey):
-        hint = ("the CAN is wrong: on a CCCD the CAN is the last 6 digits of the 12-digit "
-                "ID number")
+        hint = "the CAN is wrong: on a CCCD the CAN is the last 6 digits of the 12-digit ID number"
     else:
-        hint = ("the MRZ password is wrong: check the document number (last 9 digits of the "
-                "ID number), date of birth and date of expiry")
+        hint = (
+            "the MRZ password is wrong: check the document number (last 9 digits of the "
+            "ID number), date of birth and date of expiry"
+        )
     return AccessDeniedError(sw, f"PACE refused at {step} (card answered {sw:04X}): {hint}")
 
 
-def perform_pace(send: SendFn, key: AccessKey, card_access: bytes,
-                 random: RandomFn) -> tuple[PaceSecureMessaging, str]:
+def perform_pace(
+    send: SendFn, key: AccessKey, card_access: bytes, random: RandomFn
+) -> tuple[PaceSecureMessaging, str]:
     """Run PACE over ``send`` (plain commands, answers not raised on SW); the new secure
     messaging and a description such as "PACE-ECDH-GM-AES-128 brainpoolP256r1"."""
     terminal = PaceTerminal(key, card_access, random)
@@ -755,8 +781,14 @@ class PaceChip:
         except ParseError:
             return 0x6A80
         oid_value = objects.get(0x80)
-        protocol = next((p for p in PACE_PROTOCOLS.values()
-                         if oid_value is not None and encode_oid(p.oid) == oid_value), None)
+        protocol = next(
+            (
+                p
+                for p in PACE_PROTOCOLS.values()
+                if oid_value is not None and encode_oid(p.oid) == oid_value
+            ),
+            None,
+        )
         if protocol is None:
             return 0x6A80
         matching = [pid for oid, pid in self.offers if oid == protocol.oid]
@@ -806,13 +838,17 @@ class PaceChip:
                 if len(mapping) != suite.key_length:
                     raise ProtocolError("nonce t of the wrong length")
                 self.mapped = group.map_integrated(
-                    pseudo_random(self.nonce_bytes, mapping, suite, group.modulus))
+                    pseudo_random(self.nonce_bytes, mapping, suite, group.modulus)
+                )
                 return tlv.encode(0x7C, [tlv.encode(0x82, b"")]), 0x9000
             terminal_map = group.decode(mapping)
             self.map_private = draw_scalar(self.random, group.order)
             mine = group.encode(group.public(self.map_private))
-            h = (group.shared_point(self.map_private, terminal_map)
-                 if isinstance(group, ECGroup) else group.multiply(terminal_map, self.map_private))
+            h = (
+                group.shared_point(self.map_private, terminal_map)
+                if isinstance(group, ECGroup)
+                else group.multiply(terminal_map, self.map_private)
+            )
             self.mapped = group.map_generic(nonce, h)
             return tlv.encode(0x7C, [tlv.encode(0x82, self._out("mapping", mine))]), 0x9000
         if self.step == 3:
@@ -829,21 +865,30 @@ class PaceChip:
             return tlv.encode(0x7C, [tlv.encode(0x84, public)]), 0x9000
         if self.step == 4:
             token = _need(objects, 0x85, "mutual authentication")
-            expected = suite.mac(self.ks_mac, public_key_object(
-                protocol.oid, self.mapped, self.public))
+            expected = suite.mac(
+                self.ks_mac, public_key_object(protocol.oid, self.mapped, self.public)
+            )
             if token != expected:
                 self.reset()
                 return b"", 0x6300
-            answer = [tlv.encode(0x86, suite.mac(self.ks_mac, public_key_object(
-                protocol.oid, self.mapped, self.terminal_public)))]
+            answer = [
+                tlv.encode(
+                    0x86,
+                    suite.mac(
+                        self.ks_mac,
+                        public_key_object(protocol.oid, self.mapped, self.terminal_public),
+                    ),
+                )
+            ]
             if protocol.mapping == "CAM":
                 if self.ca_private_key is None:
                     self.reset()
                     return b"", 0x6A88
                 ca_ic = pow(self.ca_private_key, -1, group.order) * self.map_private % group.order
                 plain = pad(ca_ic.to_bytes(group.order_length, "big"), 16)
-                answer.append(tlv.encode(0x8A, suite.encrypt(
-                    self.ks_enc, plain, cam_iv(suite, self.ks_enc))))
+                answer.append(
+                    tlv.encode(0x8A, suite.encrypt(self.ks_enc, plain, cam_iv(suite, self.ks_enc)))
+                )
             sm = SecureMessaging(suite.cipher, self.ks_enc, self.ks_mac, 0)
             self.reset()
             self.result = sm

@@ -28,8 +28,9 @@ from reader.pace import (
 )
 
 VECTOR = json.loads(
-    (Path(__file__).parent.parent / "vectors" / "icao-9303-11-appendix-G1-pace-ecdh-gm.json")
-    .read_text(encoding="utf-8")
+    (
+        Path(__file__).parent.parent / "vectors" / "icao-9303-11-appendix-G1-pace-ecdh-gm.json"
+    ).read_text(encoding="utf-8")
 )
 
 
@@ -70,10 +71,12 @@ def test_password_seed_and_k_pi_match_appendix_g1() -> None:
 def test_appendix_g1_byte_for_byte_through_open_session() -> None:
     card_access = bytes.fromhex(VECTOR["card_access"])
     transport = ReplayTransport(g1_trace(card_access))
-    random = scripted(VECTOR["terminal_mapping_private_key"],
-                      VECTOR["terminal_ephemeral_private_key"])
-    session = open_session(transport, g1_key(), random=random,
-                           options=ReadOptions(select_applet=False))
+    random = scripted(
+        VECTOR["terminal_mapping_private_key"], VECTOR["terminal_ephemeral_private_key"]
+    )
+    session = open_session(
+        transport, g1_key(), random=random, options=ReadOptions(select_applet=False)
+    )
     assert transport.finished
     assert session.access_protocol == "PACE"
     assert session.access.pace_parameters == "PACE-ECDH-GM-AES-128 brainpoolP256r1"
@@ -105,16 +108,25 @@ def test_wrong_password_on_last_step_is_access_denied_naming_the_can() -> None:
     trace = g1_trace(card_access)
     trace[-1] = (trace[-1][0], "6300")
     # Under a CAN the MSE:Set AT says 83 02 and the keys differ: build a chip that refuses.
-    random = scripted(VECTOR["terminal_mapping_private_key"],
-                      VECTOR["terminal_ephemeral_private_key"])
+    random = scripted(
+        VECTOR["terminal_mapping_private_key"], VECTOR["terminal_ephemeral_private_key"]
+    )
     with pytest.raises(AccessDeniedError) as info:
-        open_session(ReplayTransport(trace), g1_key(), random=random,
-                     options=ReadOptions(select_applet=False))
+        open_session(
+            ReplayTransport(trace),
+            g1_key(),
+            random=random,
+            options=ReadOptions(select_applet=False),
+        )
     assert info.value.sw == 0x6300
     assert "mutual authentication" in str(info.value)
 
-    chip = PaceChip(offers=[("0.4.0.127.0.7.2.2.4.2.2", 13)], mrz=None, can="123456",
-                    random=scripted("11" * 16, "22" * 32, "33" * 32))
+    chip = PaceChip(
+        offers=[("0.4.0.127.0.7.2.2.4.2.2", 13)],
+        mrz=None,
+        can="123456",
+        random=scripted("11" * 16, "22" * 32, "33" * 32),
+    )
 
     def send(command: Command) -> Response:
         if command.ins == 0x22:
@@ -122,17 +134,20 @@ def test_wrong_password_on_last_step_is_access_denied_naming_the_can() -> None:
         return Response(*chip.general_authenticate(command.data))
 
     with pytest.raises(AccessDeniedError) as info:
-        perform_pace(send, CANKey("654321"), card_access,
-                     scripted("44" * 32, "55" * 32))
+        perform_pace(send, CANKey("654321"), card_access, scripted("44" * 32, "55" * 32))
     assert "last 6 digits of the 12-digit ID number" in str(info.value)
     assert info.value.sw == 0x6300
 
 
 def test_retry_mse_set_at_with_parameter_id_after_6a88() -> None:
     card_access = bytes.fromhex(VECTOR["card_access"])
-    chip = PaceChip(offers=[("0.4.0.127.0.7.2.2.4.2.2", 13)], mrz=None, can="123456",
-                    random=scripted("11" * 16, "22" * 32, "33" * 32),
-                    require_parameter_id=True)
+    chip = PaceChip(
+        offers=[("0.4.0.127.0.7.2.2.4.2.2", 13)],
+        mrz=None,
+        can="123456",
+        random=scripted("11" * 16, "22" * 32, "33" * 32),
+        require_parameter_id=True,
+    )
     sent: list[bytes] = []
 
     def send(command: Command) -> Response:
@@ -141,8 +156,9 @@ def test_retry_mse_set_at_with_parameter_id_after_6a88() -> None:
             return Response(b"", chip.set_at(command.data))
         return Response(*chip.general_authenticate(command.data))
 
-    sm, description = perform_pace(send, CANKey("123456"), card_access,
-                                   scripted("44" * 32, "55" * 32))
+    sm, description = perform_pace(
+        send, CANKey("123456"), card_access, scripted("44" * 32, "55" * 32)
+    )
     assert sent[0].hex().upper() == "0022C1A40F800A04007F00070202040202830102"
     assert sent[1].hex().upper() == "0022C1A412800A04007F0007020204020283010284010D"
     assert description == "PACE-ECDH-GM-AES-128 brainpoolP256r1"
@@ -168,10 +184,12 @@ def test_appendix_h1_pseudo_random_and_point_encoding() -> None:
     assert y == int("4C1AE14BD0C3DBAC0C871B7F3608169364437CA30AC243A089D3F266C1E60FAD", 16)
     mapped = group.map_integrated(value)
     terminal = mapped.public(
-        int("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595", 16))
+        int("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595", 16)
+    )
     assert group.encode(terminal).hex().upper() == (
         "0489CBA23FFE96AA18D824627C3E934E54A9FD0B87A95D1471DC1C0ABFDCD640D4"
-        "6755DE9B7B778280B6BEBD57439ADFEB0E21FD4ED6DF42578C13418A59B34C37")
+        "6755DE9B7B778280B6BEBD57439ADFEB0E21FD4ED6DF42578C13418A59B34C37"
+    )
 
 
 def test_invalid_points_and_dh_values_are_refused() -> None:
