@@ -1,0 +1,86 @@
+"""``cccd serve``: run the desk service (issue 9). ``--simulated`` starts it with simulated
+readers, fictional cards and the local BHXH gateway stand-in, and prints a demo desk key when
+none is configured."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the desk HTTP service",
+        description="Run the desk service. Settings come from CCCD_* environment variables "
+        "and an optional TOML file; see docs/operations.md.",
+    )
+    parser.add_argument(
+        "--simulated",
+        action="store_true",
+        default=None,
+        help="simulated readers with fictional cards and a local BHXH stand-in",
+    )
+    parser.add_argument("--host", help="bind address (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, help="port (default 8080)")
+    parser.add_argument("--config", help="TOML config file (or CCCD_CONFIG)")
+    parser.set_defaults(func=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service import create_app
+    from service.redact import install
+    from service.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.load(
+            config_file=args.config, host=args.host, port=args.port, simulated=args.simulated
+        )
+    except SettingsError as exc:
+        print(f"cccd serve: {exc}", file=sys.stderr)
+        return 2
+    if settings.simulated:
+        settings = settings.with_demo_key()
+    if not settings.api_keys:
+        print(
+            "cccd serve: no desk API keys: set CCCD_API_KEYS=desk-1=SECRET,... "
+            "(see docs/operations.md)",
+            file=sys.stderr,
+        )
+        return 2
+    if not settings.loopback_only:
+        print(
+            f"cccd serve: WARNING: listening on {settings.host}, reachable from the network",
+            file=sys.stderr,
+        )
+    if settings.demo_key:
+        print(
+            f"Demo desk key (desk 'demo'): {settings.demo_key}\n"
+            f"  curl -H 'Authorization: Bearer {settings.demo_key}' "
+            f"http://{_url_host(settings.host)}:{settings.port}/api/v1/readers",
+            flush=True,
+        )
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    elif logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    install()
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

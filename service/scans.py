@@ -1,0 +1,290 @@
+"""Scans: one read at a time per reader, others queued; states ``queued`` -> ``reading`` ->
+``verifying`` -> ``done`` | ``failed``, with progress published as server-sent events.
+
+A worker task per reader takes scans from its queue and runs the blocking card I/O in a
+thread (``asyncio.to_thread``), so a slow card never stalls other desks' requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reader.errors import CardError
+from service import scanner
+from service.events import EventBus
+from service.metrics import Metrics
+from service.problems import Problem, problem_for_card_error
+from service.readers import NoCardYet, Reader, ReaderRegistry
+from service.scanner import AccessRequest, ScanOutcome
+
+log = logging.getLogger(__name__)
+
+STATES = ("queued", "reading", "verifying", "done", "failed")
+FINAL = frozenset({"done", "failed"})
+
+NO_CARD = Problem(status=408, slug="no-card", title="No card was put on the reader in time",
+                  clerk_message="Chưa có thẻ trên đầu đọc: đặt thẻ lên đầu đọc rồi đọc lại",
+                  extra={"retry": True})
+READ_TIMEOUT = Problem(status=504, slug="read-timeout", title="The read took too long",
+                       clerk_message="Đọc thẻ quá lâu: nhấc thẻ lên, đặt lại và đọc lại",
+                       extra={"retry": True})
+NOT_GENUINE = "Thẻ không xác thực được: không dùng dữ liệu này, kiểm tra giấy tờ gốc"
+
+
+@dataclass(eq=False)
+class Scan:
+    id: str
+    reader: str
+    desk: str
+    access: AccessRequest = field(repr=False)
+    state: str = "queued"
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    waiting_for_card: bool = False
+    progress: dict[str, Any] = field(default_factory=lambda: {
+        "file": None, "files_done": 0, "bytes_done": 0, "file_bytes": 0, "file_total": 0})
+    result: dict[str, Any] | None = None
+    problem: dict[str, Any] | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    photo_jpeg: bytes | None = field(default=None, repr=False)
+
+    def to_json(self, *, position: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id, "reader": self.reader, "desk": self.desk, "state": self.state,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "waiting_for_card": self.waiting_for_card,
+            "progress": dict(self.progress),
+        }
+        if position is not None:
+            body["queue_position"] = position
+        if self.result is not None:
+            body["result"] = self.result
+        if self.problem is not None:
+            body["problem"] = self.problem
+        return body
+
+    def event(self) -> dict[str, Any]:
+        """What SSE subscribers see: no personal data."""
+        data: dict[str, Any] = {"id": self.id, "reader": self.reader, "desk": self.desk,
+                                "state": self.state, "waiting_for_card": self.waiting_for_card,
+                                "progress": dict(self.progress)}
+        if self.result is not None:
+            data["verdict"] = self.result["verdict"]
+            data["verified"] = self.result["verified"]
+        if self.problem is not None:
+            data["problem"] = {k: self.problem.get(k) for k in ("type", "title", "clerk_message")}
+        return data
+
+    def touch(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+OnDone = Callable[[Scan, ScanOutcome], Awaitable[dict[str, Any]]]
+
+
+class ScanManager:
+    def __init__(self, registry: ReaderRegistry, *, bus: EventBus, metrics: Metrics,
+                 trust: Any, on_done: OnDone, card_wait_seconds: float = 15.0,
+                 read_timeout: float = 60.0, queue_limit: int = 16, history: int = 500) -> None:
+        self.registry = registry
+        self.bus = bus
+        self.metrics = metrics
+        self.trust = trust
+        self.on_done = on_done
+        self.card_wait_seconds = card_wait_seconds
+        self.read_timeout = read_timeout
+        self.queue_limit = queue_limit
+        self.history = history
+        self.scans: OrderedDict[str, Scan] = OrderedDict()
+        self._queues: dict[str, asyncio.Queue[Scan]] = {}
+        self._pending: dict[str, list[Scan]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def stop(self) -> None:
+        for task in self._workers.values():
+            task.cancel()
+        for task in self._workers.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._workers.clear()
+
+    def _worker_for(self, name: str) -> asyncio.Queue[Scan]:
+        if name not in self._queues:
+            self._queues[name] = asyncio.Queue()
+            self._pending[name] = []
+            self._workers[name] = asyncio.create_task(self._work(name), name=f"reader:{name}")
+        return self._queues[name]
+
+    # -- API ------------------------------------------------------------------------------
+    def submit(self, reader_name: str, access: AccessRequest, desk: str) -> Scan:
+        reader = self.registry.get(reader_name)
+        if reader is None:
+            raise Problem(status=404, slug="unknown-reader", title="No reader by that name",
+                          clerk_message="Không thấy đầu đọc này: chọn lại đầu đọc",
+                          extra={"readers": list(self.registry.readers)})
+        queue = self._worker_for(reader_name)
+        if len(self._pending[reader_name]) >= self.queue_limit:
+            raise Problem(status=429, slug="queue-full", title="Too many scans wait on this reader",
+                          clerk_message="Đầu đọc đang bận: chờ lượt đọc trước xong",
+                          headers={"Retry-After": "5"})
+        scan = Scan(id=secrets.token_urlsafe(12), reader=reader_name, desk=desk, access=access)
+        self.scans[scan.id] = scan
+        while len(self.scans) > self.history:
+            oldest_id, oldest = next(iter(self.scans.items()))
+            if oldest.state not in FINAL:
+                break
+            del self.scans[oldest_id]
+        self._pending[reader_name].append(scan)
+        queue.put_nowait(scan)
+        self.metrics.queue.labels(reader_name).set(len(self._pending[reader_name]))
+        self._publish(scan)
+        return scan
+
+    def get(self, scan_id: str) -> Scan | None:
+        return self.scans.get(scan_id)
+
+    def position(self, scan: Scan) -> int | None:
+        if scan.state != "queued":
+            return None
+        pending = self._pending.get(scan.reader, [])
+        return pending.index(scan) if scan in pending else None
+
+    def busy(self, reader_name: str) -> bool:
+        return bool(self._pending.get(reader_name))
+
+    async def wait(self, scan: Scan, timeout: float) -> None:
+        """Until the scan is done or failed, or the timeout passes."""
+        if scan.state in FINAL or timeout <= 0:
+            return
+        deadline = time.monotonic() + timeout
+        while scan.state not in FINAL:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(scan.changed.wait(), left)
+            except TimeoutError:
+                return
+
+    # -- the worker -----------------------------------------------------------------------
+    async def _work(self, reader_name: str) -> None:
+        queue = self._queues[reader_name]
+        while True:
+            scan = await queue.get()
+            try:
+                await self._run(scan)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scan worker failed")
+                self._fail(scan, Problem(status=500, slug="internal", title="Internal error",
+                                         detail="the scan failed inside the service"),
+                           "internal")
+            finally:
+                if scan in self._pending[reader_name]:
+                    self._pending[reader_name].remove(scan)
+                self.metrics.queue.labels(reader_name).set(len(self._pending[reader_name]))
+
+    async def _run(self, scan: Scan) -> None:
+        reader = self.registry.get(scan.reader)
+        if reader is None:
+            self._fail(scan, Problem(status=404, slug="unknown-reader",
+                                     title="The reader went away"), "no_reader")
+            return
+        transport = await self._wait_for_card(scan, reader)
+        if transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        scan.state, scan.started_at, scan.waiting_for_card = "reading", datetime.now(UTC), False
+        self._publish(scan)
+        last_sent = [0.0]
+        per_file: dict[str, int] = {}
+
+        def progress(file_name: str, done: int, total: int) -> None:
+            if file_name not in per_file:
+                scan.progress["files_done"] = len(per_file)
+                scan.progress["file"] = file_name
+            per_file[file_name] = done
+            scan.progress["file_bytes"] = done
+            scan.progress["file_total"] = total
+            scan.progress["bytes_done"] = sum(per_file.values())
+            now = time.monotonic()
+            if now - last_sent[0] >= 0.1 or done >= total:
+                last_sent[0] = now
+                loop.call_soon_threadsafe(self._publish, scan)
+
+        try:
+            card = await asyncio.wait_for(
+                asyncio.to_thread(scanner.read, transport, scan.access.keys, progress=progress),
+                self.read_timeout)
+        except TimeoutError:
+            reader.abort(transport)
+            self._fail(scan, READ_TIMEOUT, "timeout")
+            return
+        except CardError as exc:
+            cause = scanner.root_cause(exc)
+            self._fail(scan, problem_for_card_error(cause), type(cause).__name__)
+            return
+        finally:
+            try:
+                reader.release(transport)
+            except Exception:
+                log.warning("releasing the reader failed", exc_info=True)
+        scan.progress["files_done"] = len(card.files)
+        scan.progress["bytes_done"] = card.stats.bytes_received
+        scan.state = "verifying"
+        self._publish(scan)
+        outcome = await asyncio.to_thread(scanner.verify_read, card, self.trust,
+                                          qr=scan.access.qr)
+        self.metrics.read_seconds.observe(outcome.read_seconds)
+        self.metrics.verify_seconds.observe(outcome.verify_seconds)
+        self.metrics.apdus.observe(outcome.apdus)
+        scan.result = await self.on_done(scan, outcome)
+        scan.photo_jpeg = outcome.photo_jpeg
+        scan.state, scan.finished_at = "done", datetime.now(UTC)
+        self.metrics.scans.labels(outcome.status if outcome.accepted else
+                                  f"rejected_{outcome.status}").inc()
+        self._publish(scan)
+
+    async def _wait_for_card(self, scan: Scan, reader: Reader) -> Any | None:
+        deadline = time.monotonic() + self.card_wait_seconds
+        while True:
+            try:
+                return await asyncio.to_thread(reader.connect)
+            except NoCardYet:
+                pass
+            except CardError as exc:
+                self._fail(scan, problem_for_card_error(exc), type(exc).__name__)
+                return None
+            if not scan.waiting_for_card:
+                scan.waiting_for_card = True
+                self._publish(scan)
+            if time.monotonic() >= deadline:
+                self._fail(scan, NO_CARD, "no_card")
+                return None
+            await asyncio.sleep(0.1)
+
+    def _fail(self, scan: Scan, problem: Problem, outcome: str) -> None:
+        scan.problem = problem.to_json(instance=f"/api/v1/scans/{scan.id}")
+        scan.state, scan.finished_at, scan.waiting_for_card = "failed", datetime.now(UTC), False
+        self.metrics.scans.labels(f"failed_{problem.slug}").inc()
+        log.info("scan on a reader failed: %s", outcome)
+        self._publish(scan)
+
+    def _publish(self, scan: Scan) -> None:
+        scan.touch()
+        self.bus.publish("scan", scan.event())

@@ -1,0 +1,252 @@
+"""Service settings: one class, read from an optional TOML file and ``CCCD_*`` environment
+variables (issue 9 "App factory and settings"; the twelve-factor "config in the environment").
+
+Precedence, lowest first: defaults, the config file (``--config`` or ``CCCD_CONFIG``), the
+environment, then command-line flags (``cccd serve --host/--port``). Desk keys are kept only
+as SHA-256 digests: the secrets themselves never sit in memory after start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+AuditSubject = Literal["hash", "mask", "none"]
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, named with the variable or key that holds it."""
+
+
+def hash_key(secret: str) -> str:
+    """The stored form of a desk key. Keys are long random tokens, so a plain SHA-256 is
+    enough (no password stretching needed) and keeps each request cheap."""
+    return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def generate_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def parse_api_keys(text: str, *, source: str = "CCCD_API_KEYS") -> dict[str, str]:
+    """``"desk-1=SECRET,desk-2=sha256:<hex>"`` -> ``{desk: stored hash}``."""
+    keys: dict[str, str] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        desk, sep, secret = item.partition("=")
+        desk, secret = desk.strip(), secret.strip()
+        if not sep or not desk or not secret:
+            raise SettingsError(f"{source}: each entry must be desk=SECRET")
+        keys[desk] = _stored(secret)
+    return keys
+
+
+def _stored(secret: str) -> str:
+    if secret.startswith("sha256:") and len(secret) == 7 + 64:
+        return secret.lower()
+    if len(secret) < 12:
+        raise SettingsError("desk keys must be at least 12 characters")
+    return hash_key(secret)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cccd"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the service can be told. Build with ``Settings.load()``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    simulated: bool = False
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url: str | None = None  # default: SQLite file in data_dir
+    trust_store: Path | None = None
+    retention_hours: float = 12.0
+    purge_interval_seconds: float = 60.0
+    store_photos: bool = False  # False: face images in memory only, for photo_ttl_seconds
+    photo_ttl_seconds: float = 900.0
+    api_keys: Mapping[str, str] = field(default_factory=dict)  # desk -> "sha256:<hex>"
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 120
+    audit_subject: AuditSubject = "hash"
+    cors_origins: tuple[str, ...] = ()
+    readers: tuple[str, ...] = ()  # PC/SC reader name filters (substring); empty: all
+    simulated_readers: tuple[str, ...] = ("Simulated reader 1", "Simulated reader 2")
+    simulated_link: bool = True  # simulated chips take a realistic time per APDU
+    card_wait_seconds: float = 15.0
+    queue_limit: int = 16
+    scan_history: int = 500
+    bhxh_url: str | None = None  # None in simulated mode: the in-process stand-in
+    bhxh_username: str = ""
+    bhxh_password: str = ""
+    bhxh_officer_name: str = ""
+    bhxh_officer_id: str = ""
+    bhxh_timeout_seconds: float = 8.0
+    bhxh_retries: int = 2
+    demo_key: str | None = None  # set when simulated mode generated a key (printed once)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = config_file or env.get("CCCD_CONFIG")
+        if path:
+            values.update(_from_toml(Path(path)))
+        values.update(_from_env(env))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_demo_key(self) -> Settings:
+        """Simulated mode with no key configured: a fresh key for a ``demo`` desk."""
+        if self.api_keys:
+            return self
+        key = generate_key()
+        return replace(self, api_keys={"demo": hash_key(key)}, demo_key=key)
+
+    def validate(self) -> None:
+        if not 0 < self.port < 65536:
+            raise SettingsError("CCCD_PORT must be 1-65535")
+        if self.retention_hours <= 0:
+            raise SettingsError("CCCD_RETENTION_HOURS must be positive")
+        if self.audit_subject not in ("hash", "mask", "none"):
+            raise SettingsError("CCCD_AUDIT_SUBJECT must be hash, mask or none")
+        if self.rate_limit_per_minute <= 0 or self.rate_limit_burst <= 0:
+            raise SettingsError("rate limits must be positive")
+        if self.bhxh_officer_id and not (
+            self.bhxh_officer_id.isdigit() and len(self.bhxh_officer_id) == 12
+        ):
+            raise SettingsError("CCCD_BHXH_OFFICER_ID must be the officer's 12-digit CCCD")
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.host in LOOPBACK
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'cccd.sqlite3'}"
+
+    def __repr__(self) -> str:  # never print secrets
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["api_keys"] = sorted(self.api_keys)
+        for secret in ("bhxh_password", "demo_key", "bhxh_officer_id"):
+            shown[secret] = "***" if shown[secret] else ""
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+# -- sources --------------------------------------------------------------------------------
+
+_ENV: dict[str, tuple[str, str]] = {
+    # variable -> (field, kind)
+    "CCCD_HOST": ("host", "str"),
+    "CCCD_PORT": ("port", "int"),
+    "CCCD_SIMULATED": ("simulated", "bool"),
+    "CCCD_DATA_DIR": ("data_dir", "path"),
+    "CCCD_DATABASE_URL": ("database_url", "str"),
+    "CCCD_TRUST_STORE": ("trust_store", "path"),
+    "CCCD_RETENTION_HOURS": ("retention_hours", "float"),
+    "CCCD_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", "float"),
+    "CCCD_STORE_PHOTOS": ("store_photos", "bool"),
+    "CCCD_PHOTO_TTL_SECONDS": ("photo_ttl_seconds", "float"),
+    "CCCD_API_KEYS": ("api_keys", "keys"),
+    "CCCD_RATE_LIMIT": ("rate_limit_per_minute", "int"),
+    "CCCD_RATE_LIMIT_BURST": ("rate_limit_burst", "int"),
+    "CCCD_AUDIT_SUBJECT": ("audit_subject", "str"),
+    "CCCD_CORS_ORIGINS": ("cors_origins", "list"),
+    "CCCD_READERS": ("readers", "list"),
+    "CCCD_SIMULATED_READERS": ("simulated_readers", "list"),
+    "CCCD_SIMULATED_LINK": ("simulated_link", "bool"),
+    "CCCD_CARD_WAIT_SECONDS": ("card_wait_seconds", "float"),
+    "CCCD_QUEUE_LIMIT": ("queue_limit", "int"),
+    "CCCD_BHXH_URL": ("bhxh_url", "str"),
+    "CCCD_BHXH_USERNAME": ("bhxh_username", "str"),
+    "CCCD_BHXH_PASSWORD": ("bhxh_password", "str"),
+    "CCCD_BHXH_OFFICER_NAME": ("bhxh_officer_name", "str"),
+    "CCCD_BHXH_OFFICER_ID": ("bhxh_officer_id", "str"),
+    "CCCD_BHXH_TIMEOUT_SECONDS": ("bhxh_timeout_seconds", "float"),
+    "CCCD_BHXH_RETRIES": ("bhxh_retries", "int"),
+}
+_KINDS = {name: kind for name, kind in _ENV.values()}
+
+
+def _convert(name: str, kind: str, raw: Any, source: str) -> Any:
+    try:
+        if kind == "keys":
+            if isinstance(raw, Mapping):
+                return {str(k): _stored(str(v)) for k, v in raw.items()}
+            return parse_api_keys(str(raw), source=source)
+        if kind == "list":
+            if isinstance(raw, list | tuple):
+                return tuple(str(x).strip() for x in raw if str(x).strip())
+            return tuple(x.strip() for x in str(raw).split(",") if x.strip())
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "path":
+            return Path(str(raw)).expanduser()
+        return str(raw)
+    except SettingsError:
+        raise
+    except (TypeError, ValueError):
+        raise SettingsError(f"{source}: not a valid {kind} for {name}") from None
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for variable, (name, kind) in _ENV.items():
+        if variable in env:
+            values[name] = _convert(name, kind, env[variable], variable)
+    return values
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    """Keys as the field names, flat or under ``[cccd]``; ``[api_keys]`` and ``[bhxh]``
+    tables are accepted too (``[bhxh] url = ...`` is ``bhxh_url``)."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    data = dict(data.get("cccd", data))
+    bhxh = data.pop("bhxh", None)
+    if isinstance(bhxh, dict):
+        data.update({f"bhxh_{k}": v for k, v in bhxh.items()})
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in _KINDS:
+            raise SettingsError(f"config file {path}: unknown setting {key!r}")
+        values[key] = _convert(key, _KINDS[key], raw, f"{path}:{key}")
+    return values
