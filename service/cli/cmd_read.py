@@ -89,7 +89,7 @@ def _transport(args: argparse.Namespace) -> tuple[Any, AccessKey]:
     if args.reader:
         from reader.pcsc import PCSCTransport
 
-        return PCSCTransport(args.reader), access_key(args)
+        return PCSCTransport(args.reader, timeout=10.0), access_key(args)
     from fixtures.cards import build_card, chip_for_card
 
     card = build_card(args.simulated or "017072769692", faults=args.faults)
@@ -138,6 +138,8 @@ def run_read(args: argparse.Namespace) -> int:
         card = read_card(transport, key, options=options, progress=progress)
     finally:
         transport.close()
+        if progress is not None:
+            progress.finish()
     if args.dump:
         write_dump(card, Path(args.dump))
     return _show(card, args)
