@@ -99,6 +99,7 @@ def read_card(
     progress: ProgressFn | None = None,
     authenticate_chip: bool = True,
     aa_challenge: bytes | None = None,
+    aa_verifier: Callable[[bytes, bytes, bytes, bytes | None], bool] | None = None,
 ) -> CardRead:
     """Open the card, read COM, SOD and the data groups, then authenticate the chip."""
     stats = ApduStats()
@@ -124,7 +125,7 @@ def read_card(
         for name in names:
             _read_one(session, result, name, progress)
         if authenticate_chip:
-            _authenticate_chip(session, result, random, aa_challenge)
+            _authenticate_chip(session, result, random, aa_challenge, aa_verifier)
     except CardError as exc:
         result.stats = _stats(stats, started)
         if isinstance(exc, TransportError):
@@ -157,14 +158,23 @@ def _parse_into(result: CardRead, name: str) -> None:
 
 
 def _authenticate_chip(
-    session: Session, result: CardRead, random: RandomFn, aa_challenge: bytes | None
+    session: Session,
+    result: CardRead,
+    random: RandomFn,
+    aa_challenge: bytes | None,
+    aa_verifier: Callable[[bytes, bytes, bytes, bytes | None], bool] | None,
 ) -> None:
     try:
         from reader import chipauth
     except ImportError:
         return
     result.chip_authentication, result.active_authentication = chipauth.authenticate(
-        session, result.files, result.parsed, random=random, aa_challenge=aa_challenge
+        session,
+        result.files,
+        result.parsed,
+        random=random,
+        aa_challenge=aa_challenge,
+        aa_verifier=aa_verifier,
     )
 
 

@@ -185,14 +185,6 @@ def chip_authentication(
     )
 
 
-def _default_verifier() -> AAVerifier:
-    # The one place reader reaches up into verify (the signature check is verify's); the
-    # lead may pass ``verify.verify_active_authentication`` in from above instead.
-    from verify.active_auth import verify_active_authentication
-
-    return verify_active_authentication
-
-
 def active_authentication(
     session: Session,
     dg15: bytes,
@@ -200,8 +192,9 @@ def active_authentication(
     challenge: bytes,
     verifier: AAVerifier | None = None,
 ) -> AuthOutcome:
-    """INTERNAL AUTHENTICATE with ``challenge``; the signature checked against DG15."""
-    verify_active_authentication = verifier or _default_verifier()
+    """INTERNAL AUTHENTICATE with ``challenge``. With a ``verifier`` the signature is checked
+    against DG15 here; without one the outcome is "signed" and ``verify`` checks the
+    transcript (the import direction is verify -> reader, never back)."""
     if len(challenge) != AA_CHALLENGE_LENGTH:
         return AuthOutcome(outcome="error", reason="the AA challenge must be 8 bytes")
     transcript = {"challenge": challenge.hex().upper()}
@@ -227,7 +220,13 @@ def active_authentication(
             reason=f"INTERNAL AUTHENTICATE answered {response.sw:04X}",
         )
     transcript["response"] = response.data.hex().upper()
-    if verify_active_authentication(dg15, challenge, response.data, dg14):
+    if verifier is None:
+        return AuthOutcome(
+            outcome="signed",
+            transcript=transcript,
+            reason="the chip signed the challenge; the signature is checked against DG15 by verify",
+        )
+    if verifier(dg15, challenge, response.data, dg14):
         return AuthOutcome(
             outcome="passed",
             transcript=transcript,

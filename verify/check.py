@@ -16,6 +16,7 @@ from typing import Any
 
 from reader.card import AuthOutcome, CardRead
 from reader.errors import ParseError
+from verify.active_auth import verify_active_authentication
 from verify.identity import Identity
 from verify.identity import build_identity as identity_from_fields
 from verify.passive import PassiveAuthResult, Policy, passive_authentication
@@ -89,6 +90,8 @@ def clone_check(card: CardRead, passive: PassiveAuthResult) -> CloneCheck:
             reason=card.chip_authentication.reason or "the card offers neither",
         )
     method, outcome, key_file = chosen
+    if outcome.outcome == "signed":
+        outcome = _check_active_authentication(card, outcome)
     hashed = passive.file(key_file)
     key_verified = passive.verified and hashed is not None and hashed.status == "ok"
     if outcome.outcome != COUNTED:
@@ -104,6 +107,26 @@ def clone_check(card: CardRead, passive: PassiveAuthResult) -> CloneCheck:
             f"did not verify {key_file} ({passive.status}), so this proves nothing",
         )
     return CloneCheck(method=method, outcome=outcome.outcome, counted=True, reason=outcome.reason)
+
+
+def _check_active_authentication(card: CardRead, signed: AuthOutcome) -> AuthOutcome:
+    """The reader recorded the chip's signature over the challenge: check it against DG15."""
+    challenge = bytes.fromhex(signed.transcript.get("challenge", ""))
+    response = bytes.fromhex(signed.transcript.get("response", ""))
+    dg15 = card.files.get("DG15")
+    if dg15 is None:
+        return AuthOutcome(outcome="error", reason="DG15 missing", transcript=signed.transcript)
+    if verify_active_authentication(dg15, challenge, response, card.files.get("DG14")):
+        return AuthOutcome(
+            outcome="passed",
+            transcript=signed.transcript,
+            reason="the chip signed our challenge with the DG15 key",
+        )
+    return AuthOutcome(
+        outcome="failed",
+        transcript=signed.transcript,
+        reason="the signature does not verify with the DG15 key (a cloned chip?)",
+    )
 
 
 def check_card(

@@ -324,11 +324,12 @@ def _named_domain(curve_oid: str) -> ECDomain | None:
 def match_named_curve(domain: ECDomain) -> tuple[str, str] | None:
     """(name, OID) of the known named curve with these explicit parameters, if any."""
     import ecdsa.curves
+    import ecdsa.ellipticcurve
 
     for known in ecdsa.curves.curves:
         curve = known.curve
-        if curve is None or not hasattr(curve, "p"):
-            continue
+        if not isinstance(curve, ecdsa.ellipticcurve.CurveFp):
+            continue  # Edwards curves have no short-Weierstrass a, b
         p = int(curve.p())
         if (p, int(curve.a()) % p, int(curve.b()) % p, int(known.order)) != (
             domain.p,

@@ -269,7 +269,13 @@ def test_active_authentication_genuine_clone_and_replay(kind: str) -> None:
     genuine = AA_KEYS[kind]()
     chip = make_chip(aa=genuine)
     challenge = bytes.fromhex("0102030405060708")
-    result = read_card(chip, CANKey(CAN), files=FILES_READ, aa_challenge=challenge)
+    result = read_card(
+        chip,
+        CANKey(CAN),
+        files=FILES_READ,
+        aa_challenge=challenge,
+        aa_verifier=verify_active_authentication,
+    )
     aa = result.active_authentication
     assert aa.outcome == "passed", aa.reason
     assert aa.transcript["challenge"] == challenge.hex().upper()
@@ -281,7 +287,13 @@ def test_active_authentication_genuine_clone_and_replay(kind: str) -> None:
 
     clone = AA_KEYS[kind]()
     chip = make_chip(aa=genuine, chip_aa=clone)
-    result = read_card(chip, CANKey(CAN), files=FILES_READ, random=os.urandom)
+    result = read_card(
+        chip,
+        CANKey(CAN),
+        files=FILES_READ,
+        random=os.urandom,
+        aa_verifier=verify_active_authentication,
+    )
     assert result.active_authentication.outcome == "failed"
     assert len(bytes.fromhex(result.active_authentication.transcript["challenge"])) == 8
 
@@ -301,3 +313,17 @@ def test_active_authentication_refused_by_chip_without_key() -> None:
     result = read_card(files_chip, CANKey(CAN), files=FILES_READ)
     assert result.active_authentication.outcome == "error"
     assert "6D00" in result.active_authentication.reason
+
+
+def test_reader_leaves_the_aa_signature_to_verify() -> None:
+    """Without a verifier the reader records the signature ("signed"); verify checks it."""
+    from verify.check import _check_active_authentication
+
+    genuine = AA_KEYS["ec-plain"]()
+    result = read_card(make_chip(aa=genuine), CANKey(CAN), files=FILES_READ)
+    assert result.active_authentication.outcome == "signed"
+    assert _check_active_authentication(result, result.active_authentication).outcome == "passed"
+    clone = read_card(
+        make_chip(aa=genuine, chip_aa=AA_KEYS["ec-plain"]()), CANKey(CAN), files=FILES_READ
+    )
+    assert _check_active_authentication(clone, clone.active_authentication).outcome == "failed"
