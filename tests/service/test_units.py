@@ -1,0 +1,148 @@
+"""Settings, desk keys, rate limit, log redaction, photo TTL and the CardError mapping."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from reader.card import CardRead, IncompleteReadError, ReadStats
+from reader.errors import (
+    AccessDeniedError,
+    CardRemovedError,
+    ParseError,
+    StatusWordError,
+    TransportTimeoutError,
+)
+from service.auth import KeyRing, RateLimiter, bearer_token
+from service.photos import PhotoCache
+from service.problems import problem_for_card_error
+from service.redact import RedactingFilter, SensitiveValues, redact
+from service.scanner import KeyRequestError, access_request, root_cause
+from service.settings import Settings, SettingsError, hash_key, parse_api_keys
+
+
+def test_settings_defaults_bind_loopback() -> None:
+    settings = Settings.load(environ={})
+    assert settings.host == "127.0.0.1" and settings.loopback_only
+    assert settings.cors_origins == () and settings.audit_subject == "hash"
+    assert settings.effective_database_url.startswith("sqlite:///")
+
+
+def test_settings_from_env_and_file(tmp_path: Path) -> None:
+    config = tmp_path / "cccd.toml"
+    config.write_text('port = 9000\nretention_hours = 2\nreaders = ["ACS"]\n'
+                      '[api_keys]\ndesk-9 = "file-secret-key-123"\n'
+                      '[bhxh]\nurl = "https://egw.example"\nofficer_id = "001190000001"\n',
+                      "utf-8")
+    settings = Settings.load(environ={"CCCD_PORT": "9100", "CCCD_STORE_PHOTOS": "yes"},
+                             config_file=config)
+    assert settings.port == 9100  # the environment wins over the file
+    assert settings.retention_hours == 2 and settings.store_photos is True
+    assert settings.readers == ("ACS",) and settings.bhxh_url == "https://egw.example"
+    assert settings.api_keys == {"desk-9": hash_key("file-secret-key-123")}
+    assert Settings.load(environ={"CCCD_PORT": "9100"}, port=9200).port == 9200
+    assert "file-secret-key-123" not in repr(settings)
+
+
+@pytest.mark.parametrize("env", [{"CCCD_PORT": "x"}, {"CCCD_PORT": "70000"},
+                                 {"CCCD_API_KEYS": "desk-1"}, {"CCCD_API_KEYS": "d=short"},
+                                 {"CCCD_AUDIT_SUBJECT": "plain"},
+                                 {"CCCD_BHXH_OFFICER_ID": "123"}])
+def test_bad_settings_are_named(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.load(environ=env)
+    assert "CCCD_" in str(error.value) or "desk" in str(error.value)
+
+
+def test_keys_are_stored_hashed_and_checked() -> None:
+    stored = parse_api_keys("desk-1=first-secret-key, desk-2=second-secret-key")
+    assert all(v.startswith("sha256:") and "secret" not in v for v in stored.values())
+    ring = KeyRing(stored)
+    found = ring.desk_for("second-secret-key")
+    assert found is not None and found.name == "desk-2"
+    assert ring.desk_for("second-secret-kez") is None
+    assert bearer_token("Bearer abc") == "abc" and bearer_token("Basic abc") is None
+    assert bearer_token(None) is None and bearer_token("Bearer ") is None
+    demo = Settings.load(environ={}).with_demo_key()
+    assert demo.demo_key and KeyRing(demo.api_keys).desk_for(demo.demo_key) is not None
+
+
+def test_rate_limiter_refills() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, 3, clock=lambda: now[0])
+    assert [limiter.take("d") for _ in range(3)] == [0, 0, 0]
+    assert limiter.take("d") >= 1 and limiter.take("other") == 0
+    now[0] += 1.0
+    assert limiter.take("d") == 0
+
+
+def test_log_redaction_filter() -> None:
+    sensitive = SensitiveValues()
+    sensitive.add("NGUYỄN THỊ HƯƠNG")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(sensitive))
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("read %s for %s (old %s)", "001185483324", "Nguyễn Thị Hương", "115371813")
+        logger.warning('"GET /api/v1/citizens?q=nguyen+thi&date_of_birth=1985-03-14 HTTP/1.1"')
+        logger.warning("folded nguyen thi huong, 4-digit 2024 and 10 digits 0157106125 stay")
+        try:
+            raise ValueError("bad 001185483324")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "001185483324" not in text and "115371813" not in text
+    assert "Hương" not in text and "nguyen thi huong" not in text
+    assert "q=[redacted]" in text and "1985-03-14" not in text
+    assert "2024" in text and "0157106125" in text and "ValueError" in text
+    assert redact("token=abc&password=def") == "token=abc&password=[redacted]" or \
+        "def" not in redact("?token=abc&password=def")
+
+
+def test_photo_cache_expires() -> None:
+    now = [0.0]
+    cache = PhotoCache(10, limit=2, clock=lambda: now[0])
+    cache.put("a", b"1")
+    cache.put("b", b"2")
+    cache.put("c", b"3")
+    assert cache.get("a") is None and cache.get("b") == b"2"  # bounded
+    now[0] = 11
+    assert cache.get("c") is None and cache.purge() == 1
+
+
+def test_card_errors_map_to_clerk_messages() -> None:
+    wrong = problem_for_card_error(AccessDeniedError(0x6300, "refused"))
+    assert (wrong.status, wrong.clerk_message) == (422, "Sai số CCCD: kiểm tra lại 12 số")
+    removed = problem_for_card_error(CardRemovedError("gone"))
+    assert removed.clerk_message == "Thẻ bị rút ra khi đang đọc: đặt lại thẻ"
+    assert problem_for_card_error(TransportTimeoutError("slow")).slug == "card-timeout"
+    assert problem_for_card_error(ParseError("bad", offset=3, file="DG13")).slug == \
+        "card-data-malformed"
+    assert problem_for_card_error(StatusWordError(0x6A82, "no")).extra["sw"] == "6A82"
+    partial = CardRead(files={}, parsed={}, parse_errors={}, missing={}, access_protocol="BAC",
+                       stats=ReadStats(apdus=1, bytes_sent=1, bytes_received=1, seconds=0.1))
+    try:
+        try:
+            raise CardRemovedError("gone")
+        except CardRemovedError as exc:
+            raise IncompleteReadError("cut", partial) from exc
+    except IncompleteReadError as incomplete:
+        assert isinstance(root_cause(incomplete), CardRemovedError)
+
+
+def test_access_request_needs_exactly_one_key() -> None:
+    assert len(access_request(id_number="001185483324").keys) == 1
+    with pytest.raises(KeyRequestError):
+        access_request()
+    with pytest.raises(KeyRequestError):
+        access_request(id_number="001185483324", can="483324")
+    with pytest.raises(KeyRequestError):
+        access_request(document_number="185483324")
