@@ -29,6 +29,7 @@ from reader.errors import (
     ProtocolError,
     SecureMessagingError,
     StatusWordError,
+    TransportError,
     UnsupportedError,
 )
 from reader.files import FILES
@@ -302,6 +303,8 @@ def authenticate(
         else:
             try:
                 ca = chip_authentication(session, option, random)
+            except TransportError:
+                raise  # the card left: the read is cut short, not a verdict
             except CardError as exc:
                 ca = AuthOutcome(outcome="error", reason=f"chip authentication: {exc}")
     dg15 = files.get("DG15")
@@ -314,6 +317,8 @@ def authenticate(
     challenge = aa_challenge if aa_challenge is not None else random(AA_CHALLENGE_LENGTH)
     try:
         aa = active_authentication(session, dg15, dg14, challenge, aa_verifier)
+    except TransportError:
+        raise
     except CardError as exc:
         aa = AuthOutcome(
             outcome="error",

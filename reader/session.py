@@ -27,7 +27,7 @@ from reader.errors import (
 from reader.files import FILES, MRTD_AID, file_info
 from reader.keys import AccessKey, BACKey, CANKey
 from reader.lds import parse_card_access
-from reader.sm import SecureMessaging
+from reader.sm import SecureMessaging, max_plain_for_short
 from reader.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ MAX_FILE_SIZE = 512 * 1024
 MAX_APDUS_PER_FILE = 4096
 SW_END_OF_FILE = 0x6282
 SW_OFFSET_BEYOND_END = 0x6B00
+# What chips answer an SFI READ BINARY they do not support (6A82 too: try the FID to be sure).
+SFI_NOT_SUPPORTED = frozenset({0x6A81, 0x6A82, 0x6A86, 0x6B00, 0x6D00, 0x6E00, 0x6986})
 WRONG_LENGTH = 0x6700
 
 
@@ -49,7 +51,7 @@ class ReadOptions:
 
     ladder: tuple[int, ...] = DEFAULT_LADDER
     first_read: int | None = None  # bytes for the first READ BINARY; None: the current rung
-    use_sfi: bool = False
+    use_sfi: bool = True  # READ BINARY by SFI selects and reads in one APDU
     read_card_access: bool = True
     select_applet: bool = True
     allow_pace: bool = True
@@ -57,7 +59,9 @@ class ReadOptions:
 
     @classmethod
     def worked_example(cls) -> ReadOptions:
-        return cls(first_read=4, read_card_access=False, select_applet=False, ladder=(255,))
+        return cls(
+            first_read=4, read_card_access=False, select_applet=False, ladder=(255,), use_sfi=False
+        )
 
 
 @dataclass(slots=True)
@@ -117,6 +121,7 @@ class Session:
         self.stats = stats
         self._rung = 0
         self._cap = 65536  # learned from short answers and 6Cxx hints
+        self._use_sfi = options.use_sfi
         self.selected: str | None = None
 
     @property
@@ -153,8 +158,16 @@ class Session:
         """The whole content of a file (ICAO names: "COM", "SOD", "DG1" ... "DG16")."""
         info = file_info(name)
         try:
-            if self.options.use_sfi:
-                return self._read(name, info.sfi, progress)
+            if self._use_sfi:
+                try:
+                    return self._read(name, info.sfi, progress)
+                except StatusWordError as exc:
+                    if exc.sw in SFI_NOT_SUPPORTED and not (self.sm and self.sm.dead):
+                        # Some chips take no SFI reads: select by FID from now on.
+                        self._use_sfi = False
+                        log.debug("READ BINARY by SFI refused (%04X): selecting by FID", exc.sw)
+                    else:
+                        raise
             self.select(name)
             return self._read(name, None, progress)
         except ParseError as exc:
@@ -248,12 +261,22 @@ class Session:
         if sw & 0xFF00 == 0x6C00:
             self._limit_to(sw & 0xFF or 256)
         elif sw == WRONG_LENGTH:
-            if wanted < self.max_read:
+            short = self.short_max
+            if wanted > short:
+                # An extended APDU was refused: go straight to what a short answer carries.
+                self._limit_to(short)
+            elif wanted < self.max_read:
                 self._limit_to(wanted)  # the card refuses even less than our rung
-            self._step_down()
+            if self.max_read >= wanted:
+                self._step_down()
         else:
             return False
         return self.max_read < wanted
+
+    @property
+    def short_max(self) -> int:
+        """The most plain data a short (256-byte) answer carries, with SM overhead."""
+        return 256 if self.sm is None else max_plain_for_short(self.sm.block)
 
 
 def _strip_do53(data: bytes) -> bytes:

@@ -38,38 +38,38 @@ def _read(
     session = open_session(chip, KEY, options=options)
     before = session.stats.apdus
     data = session.read_file(name)
+    apdus = session.stats.apdus - before
     # The session is still in step: one more protected read works.
     assert session.read_file("DG1") == files["DG1"]
-    return data, files[name], session.stats.apdus - before - 2, session.max_read
+    return data, files[name], apdus, session.max_read
 
 
 def test_extended_length_reads_a_file_in_one_go() -> None:
     data, expected, apdus, _ = _read([])
     assert data == expected
-    assert apdus == 2  # SELECT + one READ BINARY
+    assert apdus == 1  # one READ BINARY by SFI selects and reads the whole file
 
 
 def test_chip_rejecting_extended_length_steps_down_the_ladder() -> None:
     data, expected, apdus, max_read = _read([F.NoExtendedLength()])
     assert data == expected
     assert max_read == max_plain_for_short(8)
-    ideal = math.ceil(len(expected) / max_read)
-    # SELECT, the refused extended read, three more refused rungs, then the chunks.
-    assert apdus <= ideal + 1 + 4
+    # One refused extended read, then the largest chunks a short SM answer carries.
+    assert apdus == 1 + math.ceil(len(expected) / max_read)
 
 
 def test_chip_truncating_answers_is_followed_without_rereading() -> None:
     data, expected, apdus, max_read = _read([F.TruncatesAnswers(1000)])
     assert data == expected
     assert max_read == 1000
-    assert apdus == 1 + math.ceil(len(expected) / 1000)
+    assert apdus == math.ceil(len(expected) / 1000)
 
 
 def test_chip_answering_6cxx_gets_the_size_it_names() -> None:
     data, expected, apdus, max_read = _read([F.WrongLengthHint(200)])
     assert data == expected
     assert max_read == 200
-    assert apdus <= 1 + 1 + math.ceil(len(expected) / 200)
+    assert apdus == 1 + math.ceil(len(expected) / 200)
 
 
 def test_the_ladder_is_remembered_for_the_session() -> None:
@@ -80,13 +80,34 @@ def test_the_ladder_is_remembered_for_the_session() -> None:
     refused = [sw for _, sw in chip.counters.log if sw == 0x6700]
     before = session.stats.apdus
     session.read_file("DG2")
-    assert session.stats.apdus - before == 1 + math.ceil(len(files["DG2"]) / session.max_read)
+    assert session.stats.apdus - before == math.ceil(len(files["DG2"]) / session.max_read)
     assert [sw for _, sw in chip.counters.log if sw == 0x6700] == refused
 
 
-def test_sfi_reads() -> None:
-    data, expected, _, _ = _read([], name="DG1", options=ReadOptions(use_sfi=True))
+def test_select_by_fid_when_asked() -> None:
+    data, expected, apdus, _ = _read([], name="DG1", options=ReadOptions(use_sfi=False))
     assert data == expected
+    assert apdus == 2  # SELECT, READ BINARY
+
+
+def test_chip_without_sfi_reads_falls_back_to_select_and_remembers() -> None:
+    files = _files()
+    chip = SimulatedChip(files, bac_key=KEY)
+    original = chip._read_binary
+
+    def no_sfi(command):  # type: ignore[no-untyped-def]
+        if command.ins == 0xB0 and command.p1 & 0x80:
+            from reader.apdu import Response
+
+            return Response(b"", 0x6A86)
+        return original(command)
+
+    chip._read_binary = no_sfi  # type: ignore[method-assign]
+    session = open_session(chip, KEY)
+    assert session.read_file("DG1") == files["DG1"]
+    before = session.stats.apdus
+    assert session.read_file("DG2") == files["DG2"]
+    assert session.stats.apdus - before == 2  # SELECT + READ: no SFI attempt any more
 
 
 def test_odd_ins_beyond_32767() -> None:
@@ -125,7 +146,7 @@ def test_wrong_bac_key_is_access_denied_and_reads_stay_closed() -> None:
 
 
 def test_card_removed_mid_read() -> None:
-    chip = SimulatedChip(_files(), bac_key=KEY, faults=[F.RemovedAfter(7)])
+    chip = SimulatedChip(_files(), bac_key=KEY, faults=[F.RemovedAfter(5)])
     session = open_session(chip, KEY)
     with pytest.raises(CardRemovedError):
         session.read_file("DG2", None)

@@ -13,7 +13,7 @@ from fixtures import faults as F
 from fixtures.cards import build_card, chip_for_card
 from fixtures.chip import SimulatedChip
 from fixtures.citizens import load_citizens
-from reader import BACKey, ReadOptions, read_card
+from reader import BACKey, CANKey, ReadOptions, read_card
 from reader.card import IncompleteReadError
 from reader.errors import AccessDeniedError, ParseError
 from reader.keys import check_digit
@@ -60,7 +60,7 @@ def test_for_citizen_one_liner() -> None:
 
 def test_card_removed_mid_read_raises_and_marks_partial_incomplete() -> None:
     card = build_card("001185483324")
-    chip = chip_for_card(card, faults=[F.RemovedAfter(12)])
+    chip = chip_for_card(card, faults=[F.RemovedAfter(8)])  # during DG2
     with pytest.raises(IncompleteReadError) as caught:
         read_card(chip, card.bac_key, options=BAC_ONLY)
     partial = caught.value.partial
@@ -145,3 +145,16 @@ def test_dg3_needs_terminal_authentication() -> None:
     session = open_session(chip_for_card(card), card.bac_key, options=BAC_ONLY)
     with pytest.raises(Denied):
         session.read_file("DG3")
+
+
+def test_card_removed_during_chip_authentication_is_not_a_verdict() -> None:
+    card = build_card("001185483324")
+    chip = chip_for_card(card)
+    full = read_card(chip, CANKey(card.can))
+    assert full.chip_authentication.outcome == "passed"
+    before_ca = full.stats.apdus - 3  # MSE:Set AT, General Authenticate, protected SELECT
+    chip = chip_for_card(card, faults=[F.RemovedAfter(before_ca)])
+    with pytest.raises(IncompleteReadError) as caught:
+        read_card(chip, CANKey(card.can))
+    assert set(caught.value.partial.files) >= {"DG14", "DG15"}
+    assert not caught.value.partial.complete
