@@ -190,7 +190,7 @@ def dg13_fields(dg13: Any) -> dict[str, object]:
     personalised with TCVN3/VNI) go in as the CP1252 text a legacy system would show, so the
     identity's repair step recognises the encoding and records the repair."""
     values: dict[str, object] = {}
-    for number, name in DG13_NAMES.items():
+    for name in DG13_NAMES.values():
         value = getattr(dg13, name)
         values[name] = value.text if hasattr(value, "text") else value
     values["father_name"], values["mother_name"] = dg13.father_name, dg13.mother_name
@@ -199,7 +199,7 @@ def dg13_fields(dg13: Any) -> dict[str, object]:
         raw = dg13.field_bytes(number)
         texts = [legacy_text(chunk) for chunk in raw]
         if number == 13:
-            values["father_name"], values["mother_name"] = (texts + [None, None])[:2]
+            values["father_name"], values["mother_name"] = [*texts, None, None][:2]
         elif number in DG13_NAMES and texts:
             values[DG13_NAMES[number]] = texts[0]
     return values
