@@ -20,8 +20,9 @@ class Desk:
 
 class KeyRing:
     def __init__(self, stored: Mapping[str, str]) -> None:
-        self._digests = [(desk, bytes.fromhex(value.split(":", 1)[1]))
-                         for desk, value in stored.items()]
+        self._digests = [
+            (desk, bytes.fromhex(value.split(":", 1)[1])) for desk, value in stored.items()
+        ]
 
     def __len__(self) -> int:
         return len(self._digests)
@@ -47,8 +48,9 @@ def bearer_token(header: str | None) -> str | None:
 class RateLimiter:
     """Token buckets: ``rate`` requests per minute, bursts up to ``burst``."""
 
-    def __init__(self, per_minute: int, burst: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.clock = clock

@@ -44,73 +44,196 @@ class ResultCode:
 
 
 def _r(code: str, meaning: str, message: str, usable: bool, status: str) -> ResultCode:
-    return ResultCode(code=code, meaning=meaning, message_vi=message, usable_for_checkin=usable,
-                      status=status)
+    return ResultCode(
+        code=code, meaning=meaning, message_vi=message, usable_for_checkin=usable, status=status
+    )
 
 
-RESULT_CODES: dict[str, ResultCode] = {r.code: r for r in (
-    _r("000", "card data correct", "Thẻ BHYT hợp lệ: tiếp nhận bình thường", True, "usable"),
-    _r("001", "card managed by BHXH of the Ministry of Defence",
-       "Thẻ do BHXH Bộ Quốc phòng quản lý: kiểm tra giấy tờ tùy thân trước khi tiếp nhận",
-       True, "usable_with_check"),
-    _r("002", "card managed by BHXH of the Ministry of Public Security",
-       "Thẻ do BHXH Bộ Công an quản lý: kiểm tra giấy tờ tùy thân trước khi tiếp nhận",
-       True, "usable_with_check"),
-    _r("003", "old card expired, a new card was issued",
-       "Thẻ cũ hết giá trị, đã cấp thẻ mới: tiếp nhận theo mã thẻ mới", True, "usable_new_card"),
-    _r("004", "old card still valid, a new card was issued",
-       "Thẻ cũ còn giá trị, đã có thẻ mới: tiếp nhận được, ghi nhận mã thẻ mới",
-       True, "usable_new_card"),
-    _r("010", "card expired", "Thẻ BHYT đã hết hạn: không tiếp nhận theo BHYT", False,
-       "not_usable"),
-    _r("050", "no card data", "Không có thông tin thẻ BHYT: hỏi người bệnh thẻ khác hoặc "
-       "tiếp nhận dịch vụ", False, "not_usable"),
-    _r("051", "wrong card code", "Mã thẻ BHYT không đúng: kiểm tra lại mã thẻ", False,
-       "not_usable"),
-    _r("052", "wrong province code in the card code (characters 4-5)",
-       "Mã tỉnh trên mã thẻ không đúng (ký tự 4-5): kiểm tra lại mã thẻ", False, "not_usable"),
-    _r("053", "wrong benefit level in the card code (character 3)",
-       "Mã quyền lợi trên mã thẻ không đúng (ký tự 3): kiểm tra lại mã thẻ", False,
-       "not_usable"),
-    _r("054", "officer CCCD not registered with the gateway",
-       "CCCD cán bộ tra cứu chưa được đăng ký với BHXH: báo quản trị cấu hình", False,
-       "config_error"),
-    _r("055", "officer name does not match the registered officer",
-       "Họ tên cán bộ tra cứu không khớp đăng ký: báo quản trị cấu hình", False,
-       "config_error"),
-    _r("060", "wrong name", "Họ tên không khớp với thẻ BHYT: kiểm tra lại họ tên", False,
-       "not_usable"),
-    _r("061", "wrong name, first letter right",
-       "Họ tên gần đúng (đúng ký tự đầu): kiểm tra lại chính tả họ tên", False, "not_usable"),
-    _r("070", "wrong date of birth", "Ngày sinh không khớp với thẻ BHYT: kiểm tra lại ngày sinh",
-       False, "not_usable"),
-    _r("100", "error fetching card data", "Lỗi khi lấy dữ liệu thẻ: thử tra cứu lại sau ít phút",
-       False, "retry"),
-    _r("101", "gateway server error", "Máy chủ BHXH đang lỗi: thử tra cứu lại sau ít phút",
-       False, "retry"),
-    _r("110", "card revoked", "Thẻ BHYT đã bị thu hồi: không tiếp nhận theo BHYT", False,
-       "not_usable"),
-    _r("120", "card reported reduced", "Thẻ đã báo giảm: không tiếp nhận theo BHYT", False,
-       "not_usable"),
-    _r("121", "card reported reduced: moved elsewhere",
-       "Thẻ đã báo giảm do chuyển nơi khác: không tiếp nhận theo BHYT", False, "not_usable"),
-    _r("122", "card reported reduced: moved within the province",
-       "Thẻ đã báo giảm do chuyển trong tỉnh: không tiếp nhận theo BHYT", False, "not_usable"),
-    _r("123", "card reported reduced: re-added elsewhere",
-       "Thẻ đã báo giảm do tăng lại ở nơi khác: không tiếp nhận theo BHYT", False,
-       "not_usable"),
-    _r("124", "card reported reduced: coverage stopped",
-       "Thẻ đã báo giảm do dừng tham gia: không tiếp nhận theo BHYT", False, "not_usable"),
-    _r("130", "child without a card", "Trẻ em chưa có thẻ BHYT: hướng dẫn gia đình làm thẻ",
-       False, "not_usable"),
-    _r("205", "parameter format error", "Sai định dạng tham số tra cứu: kiểm tra mã thẻ, họ tên, "
-       "ngày sinh", False, "input_error"),
-    _r("401", "authentication error", "Lỗi xác thực với cổng BHXH: báo quản trị kiểm tra "
-       "tài khoản", False, "auth_error"),
-)}
+RESULT_CODES: dict[str, ResultCode] = {
+    r.code: r
+    for r in (
+        _r("000", "card data correct", "Thẻ BHYT hợp lệ: tiếp nhận bình thường", True, "usable"),
+        _r(
+            "001",
+            "card managed by BHXH of the Ministry of Defence",
+            "Thẻ do BHXH Bộ Quốc phòng quản lý: kiểm tra giấy tờ tùy thân trước khi tiếp nhận",
+            True,
+            "usable_with_check",
+        ),
+        _r(
+            "002",
+            "card managed by BHXH of the Ministry of Public Security",
+            "Thẻ do BHXH Bộ Công an quản lý: kiểm tra giấy tờ tùy thân trước khi tiếp nhận",
+            True,
+            "usable_with_check",
+        ),
+        _r(
+            "003",
+            "old card expired, a new card was issued",
+            "Thẻ cũ hết giá trị, đã cấp thẻ mới: tiếp nhận theo mã thẻ mới",
+            True,
+            "usable_new_card",
+        ),
+        _r(
+            "004",
+            "old card still valid, a new card was issued",
+            "Thẻ cũ còn giá trị, đã có thẻ mới: tiếp nhận được, ghi nhận mã thẻ mới",
+            True,
+            "usable_new_card",
+        ),
+        _r(
+            "010",
+            "card expired",
+            "Thẻ BHYT đã hết hạn: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "050",
+            "no card data",
+            "Không có thông tin thẻ BHYT: hỏi người bệnh thẻ khác hoặc tiếp nhận dịch vụ",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "051",
+            "wrong card code",
+            "Mã thẻ BHYT không đúng: kiểm tra lại mã thẻ",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "052",
+            "wrong province code in the card code (characters 4-5)",
+            "Mã tỉnh trên mã thẻ không đúng (ký tự 4-5): kiểm tra lại mã thẻ",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "053",
+            "wrong benefit level in the card code (character 3)",
+            "Mã quyền lợi trên mã thẻ không đúng (ký tự 3): kiểm tra lại mã thẻ",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "054",
+            "officer CCCD not registered with the gateway",
+            "CCCD cán bộ tra cứu chưa được đăng ký với BHXH: báo quản trị cấu hình",
+            False,
+            "config_error",
+        ),
+        _r(
+            "055",
+            "officer name does not match the registered officer",
+            "Họ tên cán bộ tra cứu không khớp đăng ký: báo quản trị cấu hình",
+            False,
+            "config_error",
+        ),
+        _r(
+            "060",
+            "wrong name",
+            "Họ tên không khớp với thẻ BHYT: kiểm tra lại họ tên",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "061",
+            "wrong name, first letter right",
+            "Họ tên gần đúng (đúng ký tự đầu): kiểm tra lại chính tả họ tên",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "070",
+            "wrong date of birth",
+            "Ngày sinh không khớp với thẻ BHYT: kiểm tra lại ngày sinh",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "100",
+            "error fetching card data",
+            "Lỗi khi lấy dữ liệu thẻ: thử tra cứu lại sau ít phút",
+            False,
+            "retry",
+        ),
+        _r(
+            "101",
+            "gateway server error",
+            "Máy chủ BHXH đang lỗi: thử tra cứu lại sau ít phút",
+            False,
+            "retry",
+        ),
+        _r(
+            "110",
+            "card revoked",
+            "Thẻ BHYT đã bị thu hồi: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "120",
+            "card reported reduced",
+            "Thẻ đã báo giảm: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "121",
+            "card reported reduced: moved elsewhere",
+            "Thẻ đã báo giảm do chuyển nơi khác: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "122",
+            "card reported reduced: moved within the province",
+            "Thẻ đã báo giảm do chuyển trong tỉnh: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "123",
+            "card reported reduced: re-added elsewhere",
+            "Thẻ đã báo giảm do tăng lại ở nơi khác: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "124",
+            "card reported reduced: coverage stopped",
+            "Thẻ đã báo giảm do dừng tham gia: không tiếp nhận theo BHYT",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "130",
+            "child without a card",
+            "Trẻ em chưa có thẻ BHYT: hướng dẫn gia đình làm thẻ",
+            False,
+            "not_usable",
+        ),
+        _r(
+            "205",
+            "parameter format error",
+            "Sai định dạng tham số tra cứu: kiểm tra mã thẻ, họ tên, ngày sinh",
+            False,
+            "input_error",
+        ),
+        _r(
+            "401",
+            "authentication error",
+            "Lỗi xác thực với cổng BHXH: báo quản trị kiểm tra tài khoản",
+            False,
+            "auth_error",
+        ),
+    )
+}
 
-UNAVAILABLE_MESSAGE = ("Không kết nối được cổng BHXH: tiếp nhận bằng giấy tờ, tra cứu lại "
-                       "thẻ BHYT sau")
+UNAVAILABLE_MESSAGE = (
+    "Không kết nối được cổng BHXH: tiếp nhận bằng giấy tờ, tra cứu lại thẻ BHYT sau"
+)
 NOT_CONFIGURED_MESSAGE = "Chưa cấu hình cổng BHXH: báo quản trị"
 
 
@@ -137,15 +260,26 @@ class InsuranceCheck:
 
 
 def unavailable(reason: str, *, attempts: int = 0) -> InsuranceCheck:
-    return InsuranceCheck(status="unavailable", code=None, meaning=reason,
-                          message_vi=UNAVAILABLE_MESSAGE, usable_for_checkin=False,
-                          checked_at=_now_iso(), attempts=attempts)
+    return InsuranceCheck(
+        status="unavailable",
+        code=None,
+        meaning=reason,
+        message_vi=UNAVAILABLE_MESSAGE,
+        usable_for_checkin=False,
+        checked_at=_now_iso(),
+        attempts=attempts,
+    )
 
 
 def not_configured() -> InsuranceCheck:
-    return InsuranceCheck(status="not_configured", code=None,
-                          meaning="no BHXH gateway configured", message_vi=NOT_CONFIGURED_MESSAGE,
-                          usable_for_checkin=False, checked_at=_now_iso())
+    return InsuranceCheck(
+        status="not_configured",
+        code=None,
+        meaning="no BHXH gateway configured",
+        message_vi=NOT_CONFIGURED_MESSAGE,
+        usable_for_checkin=False,
+        checked_at=_now_iso(),
+    )
 
 
 def md5_hex(password: str) -> str:
@@ -199,8 +333,9 @@ class BhytClient:
         self.retry_delay = retry_delay
         self.clock = clock
         self.observe = observe
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout),
-                                         transport=transport)
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=httpx.Timeout(timeout), transport=transport
+        )
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
         self.tokens_taken = 0
@@ -212,11 +347,13 @@ class BhytClient:
     async def _take_token(self) -> _Token:
         started = self.clock()
         response = await self._client.post(
-            TOKEN_PATH, json={"username": self.username, "password": self.password_md5})
+            TOKEN_PATH, json={"username": self.username, "password": self.password_md5}
+        )
         self._observe("token", started, None)
         if response.status_code >= 500:
-            raise httpx.HTTPStatusError("gateway error", request=response.request,
-                                        response=response)
+            raise httpx.HTTPStatusError(
+                "gateway error", request=response.request, response=response
+            )
         body = lower_keys(_json(response))
         if str(body.get("maketqua", "")) != "200" or not isinstance(body.get("apikey"), dict):
             raise GatewayAuthError(f"token refused (maKetQua {body.get('maketqua')!r})")
@@ -224,10 +361,12 @@ class BhytClient:
         lifetime = _lifetime_seconds(key.get("expires_in"))
         lifetime = min(lifetime, TOKEN_CAP_SECONDS) - TOKEN_MARGIN_SECONDS
         self.tokens_taken += 1
-        return _Token(access_token=str(key.get("access_token", "")),
-                      id_token=str(key.get("id_token", "")),
-                      username=str(key.get("username") or self.username),
-                      expires_at=self.clock() + max(lifetime, 0.0))
+        return _Token(
+            access_token=str(key.get("access_token", "")),
+            id_token=str(key.get("id_token", "")),
+            username=str(key.get("username") or self.username),
+            expires_at=self.clock() + max(lifetime, 0.0),
+        )
 
     async def _current_token(self, *, renew: bool = False) -> _Token:
         async with self._token_lock:
@@ -237,11 +376,17 @@ class BhytClient:
             return token
 
     # -- card check -----------------------------------------------------------------------
-    async def check(self, *, card_code: str, full_name: str, date_of_birth: str,
-                    sex: str | None = None) -> InsuranceCheck:
+    async def check(
+        self, *, card_code: str, full_name: str, date_of_birth: str, sex: str | None = None
+    ) -> InsuranceCheck:
         """``date_of_birth`` as ``dd/mm/yyyy`` (or ``yyyy``). Never raises for gateway trouble."""
-        payload = {"maThe": card_code, "hoTen": full_name, "ngaySinh": date_of_birth,
-                   "hoTenCb": self.officer_name, "cccdCb": self.officer_id}
+        payload = {
+            "maThe": card_code,
+            "hoTen": full_name,
+            "ngaySinh": date_of_birth,
+            "hoTenCb": self.officer_name,
+            "cccdCb": self.officer_id,
+        }
         attempts = 0
         renewed = False
         failures = 0
@@ -250,18 +395,27 @@ class BhytClient:
             try:
                 token = await self._current_token()
                 started = self.clock()
-                response = await self._client.post(CHECK_PATH, json=payload, params={
-                    "token": token.access_token, "id_token": token.id_token,
-                    "username": token.username, "password": self.password_md5})
+                response = await self._client.post(
+                    CHECK_PATH,
+                    json=payload,
+                    params={
+                        "token": token.access_token,
+                        "id_token": token.id_token,
+                        "username": token.username,
+                        "password": self.password_md5,
+                    },
+                )
             except GatewayAuthError as exc:
                 return _mapped(RESULT_CODES["401"], {}, attempts, note=str(exc))
             except (httpx.TransportError, httpx.HTTPStatusError) as exc:
                 failures += 1
-                log.warning("BHXH gateway call failed (%s), attempt %d", type(exc).__name__,
-                            attempts)
+                log.warning(
+                    "BHXH gateway call failed (%s), attempt %d", type(exc).__name__, attempts
+                )
                 if failures > self.retries:
-                    return unavailable(f"gateway unreachable: {type(exc).__name__}",
-                                       attempts=attempts)
+                    return unavailable(
+                        f"gateway unreachable: {type(exc).__name__}", attempts=attempts
+                    )
                 await asyncio.sleep(self.retry_delay * failures)
                 continue
             if response.status_code == 401:
@@ -275,15 +429,15 @@ class BhytClient:
                 self._observe("check", started, f"http{response.status_code}")
                 failures += 1
                 if failures > self.retries:
-                    return unavailable(f"gateway answered HTTP {response.status_code}",
-                                       attempts=attempts)
+                    return unavailable(
+                        f"gateway answered HTTP {response.status_code}", attempts=attempts
+                    )
                 await asyncio.sleep(self.retry_delay * failures)
                 continue
             try:
                 body = lower_keys(_json(response))
             except ValueError:
-                return unavailable("gateway answered something that is not JSON",
-                                   attempts=attempts)
+                return unavailable("gateway answered something that is not JSON", attempts=attempts)
             code = str(body.get("maketqua", "")).strip()
             self._observe("check", started, code or "none")
             if code == "401" and not renewed:
@@ -296,14 +450,21 @@ class BhytClient:
             result = RESULT_CODES.get(code)
             if result is None:
                 return InsuranceCheck(
-                    status="unknown_code", code=code or None,
+                    status="unknown_code",
+                    code=code or None,
                     meaning="result code not in the 2024 gateway table",
                     message_vi="Cổng BHXH trả mã lạ: kiểm tra thẻ bằng giấy tờ",
-                    usable_for_checkin=False, gateway_note=_text(body.get("ghichu")),
-                    checked_at=_now_iso(), attempts=attempts)
+                    usable_for_checkin=False,
+                    gateway_note=_text(body.get("ghichu")),
+                    checked_at=_now_iso(),
+                    attempts=attempts,
+                )
             check = _mapped(result, body, attempts)
-            differences = compare(full_name=full_name, date_of_birth=date_of_birth, sex=sex,
-                                  card=check.card) if check.card else []
+            differences = (
+                compare(full_name=full_name, date_of_birth=date_of_birth, sex=sex, card=check.card)
+                if check.card
+                else []
+            )
             return InsuranceCheck(**{**_fields(check), "differences": differences})
 
     def _observe(self, endpoint: str, started: float, code: str | None) -> None:
@@ -312,39 +473,65 @@ class BhytClient:
 
 
 _CARD_FIELDS = {
-    "mathe": "card_code", "hoten": "full_name", "ngaysinh": "date_of_birth",
-    "gioitinh": "sex", "diachi": "address", "madkbd": "registered_clinic",
-    "cqbhxh": "bhxh_office", "gtthetu": "valid_from", "gttheden": "valid_to",
-    "makv": "area_code", "ngaydu5nam": "five_years_from", "masobhxh": "social_insurance_number",
+    "mathe": "card_code",
+    "hoten": "full_name",
+    "ngaysinh": "date_of_birth",
+    "gioitinh": "sex",
+    "diachi": "address",
+    "madkbd": "registered_clinic",
+    "cqbhxh": "bhxh_office",
+    "gtthetu": "valid_from",
+    "gttheden": "valid_to",
+    "makv": "area_code",
+    "ngaydu5nam": "five_years_from",
+    "masobhxh": "social_insurance_number",
     "mathecu": "old_card_code",
 }
 _NEW_CARD_FIELDS = {
-    "mathemoi": "card_code", "gtthetumoi": "valid_from", "gtthedenmoi": "valid_to",
-    "madkbdmoi": "registered_clinic", "tendkbdmoi": "registered_clinic_name",
+    "mathemoi": "card_code",
+    "gtthetumoi": "valid_from",
+    "gtthedenmoi": "valid_to",
+    "madkbdmoi": "registered_clinic",
+    "tendkbdmoi": "registered_clinic_name",
 }
 
 
-def _mapped(result: ResultCode, body: Mapping[str, Any], attempts: int,
-            note: str | None = None) -> InsuranceCheck:
-    card = {out: _text(body[key]) for key, out in _CARD_FIELDS.items()
-            if body.get(key) not in (None, "")}
-    new_card = {out: _text(body[key]) for key, out in _NEW_CARD_FIELDS.items()
-                if body.get(key) not in (None, "")}
+def _mapped(
+    result: ResultCode, body: Mapping[str, Any], attempts: int, note: str | None = None
+) -> InsuranceCheck:
+    card = {
+        out: _text(body[key])
+        for key, out in _CARD_FIELDS.items()
+        if body.get(key) not in (None, "")
+    }
+    new_card = {
+        out: _text(body[key])
+        for key, out in _NEW_CARD_FIELDS.items()
+        if body.get(key) not in (None, "")
+    }
     visits = body.get("dslichsukcb2018")
     return InsuranceCheck(
-        status=result.status, code=result.code, meaning=result.meaning,
-        message_vi=result.message_vi, usable_for_checkin=result.usable_for_checkin,
-        gateway_note=note or _text(body.get("ghichu")), card=card,
-        new_card=new_card or None, visits=len(visits) if isinstance(visits, list) else 0,
-        checked_at=_now_iso(), attempts=attempts)
+        status=result.status,
+        code=result.code,
+        meaning=result.meaning,
+        message_vi=result.message_vi,
+        usable_for_checkin=result.usable_for_checkin,
+        gateway_note=note or _text(body.get("ghichu")),
+        card=card,
+        new_card=new_card or None,
+        visits=len(visits) if isinstance(visits, list) else 0,
+        checked_at=_now_iso(),
+        attempts=attempts,
+    )
 
 
 def _fields(check: InsuranceCheck) -> dict[str, Any]:
     return {name: getattr(check, name) for name in check.__dataclass_fields__}
 
 
-def compare(*, full_name: str, date_of_birth: str, sex: str | None,
-            card: Mapping[str, Any]) -> list[dict[str, Any]]:
+def compare(
+    *, full_name: str, date_of_birth: str, sex: str | None, card: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Differences between the chip's identity and the gateway's record."""
     out: list[dict[str, Any]] = []
     theirs = card.get("full_name")

@@ -49,18 +49,21 @@ from sqlalchemy.engine import Connection
 metadata = MetaData()
 
 schema_migrations = Table(
-    "schema_migrations", metadata,
+    "schema_migrations",
+    metadata,
     Column("version", Integer, primary_key=True),
     Column("description", String(200), nullable=False),
     Column("applied_at", DateTime, nullable=False),
 )
 service_meta = Table(
-    "service_meta", metadata,
+    "service_meta",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
 verified_reads = Table(
-    "verified_reads", metadata,
+    "verified_reads",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("id_number", String(12), nullable=False, index=True),
     Column("search_key", String(300), nullable=False, index=True),
@@ -77,14 +80,16 @@ verified_reads = Table(
     Column("expires_at", DateTime, nullable=False, index=True),
 )
 insurance_cache = Table(
-    "insurance_cache", metadata,
+    "insurance_cache",
+    metadata,
     Column("id_number", String(12), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("result", JSON, nullable=False),
     Column("fetched_at", DateTime, nullable=False),
 )
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime, nullable=False, index=True),
     Column("desk", String(64), nullable=False),
@@ -111,12 +116,10 @@ _POSTGRES_APPEND_ONLY = (
 def _migration_1(conn: Connection) -> None:
     for table in (service_meta, verified_reads, insurance_cache, audit_log):
         table.create(conn, checkfirst=True)
-    statements = (_POSTGRES_APPEND_ONLY if conn.dialect.name == "postgresql"
-                  else _SQLITE_APPEND_ONLY)
+    statements = _POSTGRES_APPEND_ONLY if conn.dialect.name == "postgresql" else _SQLITE_APPEND_ONLY
     for statement in statements:
         conn.execute(text(statement))
-    conn.execute(insert(service_meta).values(key="subject_secret",
-                                             value=secrets.token_hex(32)))
+    conn.execute(insert(service_meta).values(key="subject_secret", value=secrets.token_hex(32)))
 
 
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
@@ -200,8 +203,11 @@ class Store:
                 if version in done:
                     continue
                 step(conn)
-                conn.execute(insert(schema_migrations).values(
-                    version=version, description=description, applied_at=_naive(utcnow())))
+                conn.execute(
+                    insert(schema_migrations).values(
+                        version=version, description=description, applied_at=_naive(utcnow())
+                    )
+                )
         return self.schema_version()
 
     def schema_version(self) -> int:
@@ -216,8 +222,9 @@ class Store:
     def _subject_secret(self) -> bytes:
         if self._secret is None:
             with self.engine.connect() as conn:
-                value = conn.execute(select(service_meta.c.value).where(
-                    service_meta.c.key == "subject_secret")).scalar_one()
+                value = conn.execute(
+                    select(service_meta.c.value).where(service_meta.c.key == "subject_secret")
+                ).scalar_one()
             self._secret = bytes.fromhex(value)
         return self._secret
 
@@ -234,33 +241,60 @@ class Store:
 
     # -- verified reads -------------------------------------------------------------------
     def save_read(
-        self, *, id_number: str, search_key: str, date_of_birth: str | None, status: str,
-        genuine: bool, desk: str, scan_id: str | None, identity: dict[str, Any],
-        his: dict[str, Any], report: dict[str, Any], photo: bytes | None,
-        read_at: datetime, expires_at: datetime,
+        self,
+        *,
+        id_number: str,
+        search_key: str,
+        date_of_birth: str | None,
+        status: str,
+        genuine: bool,
+        desk: str,
+        scan_id: str | None,
+        identity: dict[str, Any],
+        his: dict[str, Any],
+        report: dict[str, Any],
+        photo: bytes | None,
+        read_at: datetime,
+        expires_at: datetime,
     ) -> int:
         with self.engine.begin() as conn:
-            result = conn.execute(insert(verified_reads).values(
-                id_number=id_number, search_key=search_key[:300], date_of_birth=date_of_birth,
-                status=status, genuine=genuine, desk=desk, scan_id=scan_id, identity=identity,
-                his=his, report=report, photo=photo, read_at=_naive(read_at),
-                expires_at=_naive(expires_at)))
+            result = conn.execute(
+                insert(verified_reads).values(
+                    id_number=id_number,
+                    search_key=search_key[:300],
+                    date_of_birth=date_of_birth,
+                    status=status,
+                    genuine=genuine,
+                    desk=desk,
+                    scan_id=scan_id,
+                    identity=identity,
+                    his=his,
+                    report=report,
+                    photo=photo,
+                    read_at=_naive(read_at),
+                    expires_at=_naive(expires_at),
+                )
+            )
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
 
     def latest_read(self, id_number: str, *, now: datetime) -> ReadRecord | None:
-        query = (select(verified_reads)
-                 .where(verified_reads.c.id_number == id_number,
-                        verified_reads.c.expires_at > _naive(now))
-                 .order_by(verified_reads.c.read_at.desc(), verified_reads.c.id.desc())
-                 .limit(1))
+        query = (
+            select(verified_reads)
+            .where(
+                verified_reads.c.id_number == id_number, verified_reads.c.expires_at > _naive(now)
+            )
+            .order_by(verified_reads.c.read_at.desc(), verified_reads.c.id.desc())
+            .limit(1)
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return _read(row) if row else None
 
-    def search(self, *, key: str | None, date_of_birth: str | None, now: datetime,
-               limit: int = 20) -> list[ReadRecord]:
+    def search(
+        self, *, key: str | None, date_of_birth: str | None, now: datetime, limit: int = 20
+    ) -> list[ReadRecord]:
         """Latest unexpired read per citizen whose folded name contains ``key``."""
         query = select(verified_reads).where(verified_reads.c.expires_at > _naive(now))
         if key:
@@ -278,49 +312,80 @@ class Store:
                     break
         return list(seen.values())
 
-    def reads_by_desk(self, desk: str, *, since: datetime, now: datetime,
-                      limit: int = 100) -> list[ReadRecord]:
-        query = (select(verified_reads)
-                 .where(verified_reads.c.desk == desk,
-                        verified_reads.c.read_at >= _naive(since),
-                        verified_reads.c.expires_at > _naive(now))
-                 .order_by(verified_reads.c.read_at.desc()).limit(limit))
+    def reads_by_desk(
+        self, desk: str, *, since: datetime, now: datetime, limit: int = 100
+    ) -> list[ReadRecord]:
+        query = (
+            select(verified_reads)
+            .where(
+                verified_reads.c.desk == desk,
+                verified_reads.c.read_at >= _naive(since),
+                verified_reads.c.expires_at > _naive(now),
+            )
+            .order_by(verified_reads.c.read_at.desc())
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [_read(row) for row in conn.execute(query).mappings()]
 
     def purge(self, *, now: datetime) -> dict[str, int]:
         """Delete reads past their retention deadline and insurance answers from past days."""
         with self.engine.begin() as conn:
-            reads = conn.execute(delete(verified_reads).where(
-                verified_reads.c.expires_at <= _naive(now))).rowcount
-            cached = conn.execute(delete(insurance_cache).where(
-                insurance_cache.c.day < _aware(now).date())).rowcount
+            reads = conn.execute(
+                delete(verified_reads).where(verified_reads.c.expires_at <= _naive(now))
+            ).rowcount
+            cached = conn.execute(
+                delete(insurance_cache).where(insurance_cache.c.day < _aware(now).date())
+            ).rowcount
         return {"reads": int(reads or 0), "insurance": int(cached or 0)}
 
     # -- insurance cache ------------------------------------------------------------------
     def cached_insurance(self, id_number: str, day: date) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            value = conn.execute(select(insurance_cache.c.result).where(
-                insurance_cache.c.id_number == id_number,
-                insurance_cache.c.day == day)).scalar()
+            value = conn.execute(
+                select(insurance_cache.c.result).where(
+                    insurance_cache.c.id_number == id_number, insurance_cache.c.day == day
+                )
+            ).scalar()
         return dict(value) if value else None
 
-    def cache_insurance(self, id_number: str, day: date, result: dict[str, Any], *,
-                        now: datetime) -> None:
+    def cache_insurance(
+        self, id_number: str, day: date, result: dict[str, Any], *, now: datetime
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(insurance_cache).where(insurance_cache.c.id_number == id_number,
-                                                       insurance_cache.c.day == day))
-            conn.execute(insert(insurance_cache).values(
-                id_number=id_number, day=day, result=result, fetched_at=_naive(now)))
+            conn.execute(
+                delete(insurance_cache).where(
+                    insurance_cache.c.id_number == id_number, insurance_cache.c.day == day
+                )
+            )
+            conn.execute(
+                insert(insurance_cache).values(
+                    id_number=id_number, day=day, result=result, fetched_at=_naive(now)
+                )
+            )
 
     # -- audit ----------------------------------------------------------------------------
-    def audit(self, *, desk: str, action: str, outcome: str, id_number: str | None = None,
-              detail: str | None = None, at: datetime | None = None) -> None:
+    def audit(
+        self,
+        *,
+        desk: str,
+        action: str,
+        outcome: str,
+        id_number: str | None = None,
+        detail: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(audit_log).values(
-                at=_naive(at or utcnow()), desk=desk[:64], action=action[:64],
-                subject=self.subject(id_number), outcome=outcome[:64],
-                detail=detail[:300] if detail else None))
+            conn.execute(
+                insert(audit_log).values(
+                    at=_naive(at or utcnow()),
+                    desk=desk[:64],
+                    action=action[:64],
+                    subject=self.subject(id_number),
+                    outcome=outcome[:64],
+                    detail=detail[:300] if detail else None,
+                )
+            )
 
     def audit_records(self, *, since: datetime | None = None) -> Iterator[AuditRecord]:
         query = select(audit_log).order_by(audit_log.c.id)
@@ -328,27 +393,50 @@ class Store:
             query = query.where(audit_log.c.at >= _naive(since))
         with self.engine.connect() as conn:
             for row in conn.execute(query).mappings():
-                yield AuditRecord(id=row["id"], at=_aware(row["at"]), desk=row["desk"],
-                                  action=row["action"], subject=row["subject"],
-                                  outcome=row["outcome"], detail=row["detail"])
+                yield AuditRecord(
+                    id=row["id"],
+                    at=_aware(row["at"]),
+                    desk=row["desk"],
+                    action=row["action"],
+                    subject=row["subject"],
+                    outcome=row["outcome"],
+                    detail=row["detail"],
+                )
 
     def audit_csv(self, out: io.TextIOBase | Any, *, since: datetime | None = None) -> int:
         writer = csv.writer(out)
         writer.writerow(["id", "at", "desk", "action", "subject", "outcome", "detail"])
         count = 0
         for record in self.audit_records(since=since):
-            writer.writerow([record.id, record.at.isoformat(), record.desk, record.action,
-                             record.subject or "", record.outcome, record.detail or ""])
+            writer.writerow(
+                [
+                    record.id,
+                    record.at.isoformat(),
+                    record.desk,
+                    record.action,
+                    record.subject or "",
+                    record.outcome,
+                    record.detail or "",
+                ]
+            )
             count += 1
         return count
 
 
 def _read(row: Any) -> ReadRecord:
     return ReadRecord(
-        id=row["id"], id_number=row["id_number"], status=row["status"],
-        genuine=bool(row["genuine"]), desk=row["desk"], scan_id=row["scan_id"],
-        identity=dict(row["identity"]), his=dict(row["his"]), report=dict(row["report"]),
-        photo=row["photo"], read_at=_aware(row["read_at"]), expires_at=_aware(row["expires_at"]),
+        id=row["id"],
+        id_number=row["id_number"],
+        status=row["status"],
+        genuine=bool(row["genuine"]),
+        desk=row["desk"],
+        scan_id=row["scan_id"],
+        identity=dict(row["identity"]),
+        his=dict(row["his"]),
+        report=dict(row["report"]),
+        photo=row["photo"],
+        read_at=_aware(row["read_at"]),
+        expires_at=_aware(row["expires_at"]),
     )
 
 

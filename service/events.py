@@ -38,9 +38,9 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    async def stream(self, *, heartbeat: float = 15.0,
-                     initial: list[tuple[str, dict[str, Any]]] | None = None
-                     ) -> AsyncIterator[str]:
+    async def stream(
+        self, *, heartbeat: float = 15.0, initial: list[tuple[str, dict[str, Any]]] | None = None
+    ) -> AsyncIterator[str]:
         queue: asyncio.Queue[tuple[int, str, dict[str, Any]]] = asyncio.Queue(self.queue_size)
         self._subscribers.add(queue)
         try:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 class PhotoCache:
     """key -> JPEG bytes, dropped after ``ttl`` seconds or when over ``limit`` entries."""
 
-    def __init__(self, ttl: float, *, limit: int = 256,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float, *, limit: int = 256, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self.limit = limit
         self.clock = clock

@@ -71,38 +71,102 @@ class Problem(Exception):
 
 # Most specific first: the first isinstance match wins.
 CARD_ERRORS: tuple[tuple[type[CardError], ProblemKind], ...] = (
-    (AccessDeniedError, ProblemKind(
-        slug="wrong-access-key", title="The card refused the access key", status=422,
-        clerk_message="Sai số CCCD: kiểm tra lại 12 số")),
-    (CardRemovedError, ProblemKind(
-        slug="card-removed", title="The card left the reader during the read", status=409,
-        clerk_message="Thẻ bị rút ra khi đang đọc: đặt lại thẻ", retry=True)),
-    (TransportTimeoutError, ProblemKind(
-        slug="card-timeout", title="The card stopped answering", status=504,
-        clerk_message="Thẻ không phản hồi: nhấc thẻ lên, đặt lại và đọc lại", retry=True)),
-    (TransportError, ProblemKind(
-        slug="reader-error", title="The reader or the card connection failed", status=503,
-        clerk_message="Lỗi đầu đọc: đặt lại thẻ; nếu vẫn lỗi, kiểm tra dây cắm đầu đọc",
-        retry=True)),
-    (SecureMessagingError, ProblemKind(
-        slug="secure-messaging", title="The protected channel to the chip broke", status=502,
-        clerk_message="Kết nối với chip bị lỗi: đặt lại thẻ và đọc lại", retry=True)),
-    (ProtocolError, ProblemKind(
-        slug="card-protocol", title="The card answered in a way the reader does not accept",
-        status=502, clerk_message="Thẻ trả lời không đúng chuẩn: đọc lại; nếu vẫn lỗi, "
-        "dùng mã QR trên thẻ")),
-    (ParseError, ProblemKind(
-        slug="card-data-malformed", title="A file on the chip does not parse", status=502,
-        clerk_message="Dữ liệu trên chip bị lỗi: dùng mã QR và kiểm tra giấy tờ")),
-    (UnsupportedError, ProblemKind(
-        slug="card-unsupported", title="The card needs a protocol this reader does not speak",
-        status=501, clerk_message="Loại thẻ này chưa được hỗ trợ: dùng mã QR trên thẻ")),
-    (StatusWordError, ProblemKind(
-        slug="card-refused", title="The card refused a command", status=502,
-        clerk_message="Thẻ từ chối lệnh đọc: đặt lại thẻ và đọc lại", retry=True)),
-    (CardError, ProblemKind(
-        slug="card-error", title="The card could not be read", status=502,
-        clerk_message="Không đọc được thẻ: đặt lại thẻ và đọc lại", retry=True)),
+    (
+        AccessDeniedError,
+        ProblemKind(
+            slug="wrong-access-key",
+            title="The card refused the access key",
+            status=422,
+            clerk_message="Sai số CCCD: kiểm tra lại 12 số",
+        ),
+    ),
+    (
+        CardRemovedError,
+        ProblemKind(
+            slug="card-removed",
+            title="The card left the reader during the read",
+            status=409,
+            clerk_message="Thẻ bị rút ra khi đang đọc: đặt lại thẻ",
+            retry=True,
+        ),
+    ),
+    (
+        TransportTimeoutError,
+        ProblemKind(
+            slug="card-timeout",
+            title="The card stopped answering",
+            status=504,
+            clerk_message="Thẻ không phản hồi: nhấc thẻ lên, đặt lại và đọc lại",
+            retry=True,
+        ),
+    ),
+    (
+        TransportError,
+        ProblemKind(
+            slug="reader-error",
+            title="The reader or the card connection failed",
+            status=503,
+            clerk_message="Lỗi đầu đọc: đặt lại thẻ; nếu vẫn lỗi, kiểm tra dây cắm đầu đọc",
+            retry=True,
+        ),
+    ),
+    (
+        SecureMessagingError,
+        ProblemKind(
+            slug="secure-messaging",
+            title="The protected channel to the chip broke",
+            status=502,
+            clerk_message="Kết nối với chip bị lỗi: đặt lại thẻ và đọc lại",
+            retry=True,
+        ),
+    ),
+    (
+        ProtocolError,
+        ProblemKind(
+            slug="card-protocol",
+            title="The card answered in a way the reader does not accept",
+            status=502,
+            clerk_message="Thẻ trả lời không đúng chuẩn: đọc lại; nếu vẫn lỗi, dùng mã QR trên thẻ",
+        ),
+    ),
+    (
+        ParseError,
+        ProblemKind(
+            slug="card-data-malformed",
+            title="A file on the chip does not parse",
+            status=502,
+            clerk_message="Dữ liệu trên chip bị lỗi: dùng mã QR và kiểm tra giấy tờ",
+        ),
+    ),
+    (
+        UnsupportedError,
+        ProblemKind(
+            slug="card-unsupported",
+            title="The card needs a protocol this reader does not speak",
+            status=501,
+            clerk_message="Loại thẻ này chưa được hỗ trợ: dùng mã QR trên thẻ",
+        ),
+    ),
+    (
+        StatusWordError,
+        ProblemKind(
+            slug="card-refused",
+            title="The card refused a command",
+            status=502,
+            clerk_message="Thẻ từ chối lệnh đọc: đặt lại thẻ và đọc lại",
+            retry=True,
+        ),
+    ),
+    (
+        CardError,
+        ProblemKind(
+            slug="card-error",
+            title="The card could not be read",
+            status=502,
+            clerk_message="Không đọc được thẻ: đặt lại thẻ và đọc lại",
+            retry=True,
+        ),
+    ),
 )
 
 
@@ -112,9 +176,14 @@ def problem_for_card_error(exc: CardError) -> Problem:
             extra: dict[str, Any] = {"retry": problem.retry}
             if isinstance(exc, StatusWordError):
                 extra["sw"] = f"{exc.sw:04X}"
-            return Problem(status=problem.status, slug=problem.slug, title=problem.title,
-                           detail=_safe_detail(exc), clerk_message=problem.clerk_message,
-                           extra=extra)
+            return Problem(
+                status=problem.status,
+                slug=problem.slug,
+                title=problem.title,
+                detail=_safe_detail(exc),
+                clerk_message=problem.clerk_message,
+                extra=extra,
+            )
     raise AssertionError("CardError is the last row")  # pragma: no cover
 
 
@@ -126,8 +195,12 @@ def _safe_detail(exc: CardError) -> str:
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     instance = request.url.path if request is not None else None
-    return JSONResponse(problem.to_json(instance), status_code=problem.status,
-                        media_type=MEDIA_TYPE, headers=problem.headers or None)
+    return JSONResponse(
+        problem.to_json(instance),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=problem.headers or None,
+    )
 
 
 _HTTP_TITLES = {
@@ -158,8 +231,13 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         slug, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        problem = Problem(status=exc.status_code, slug=slug, title=title, detail=detail,
-                          headers=dict(exc.headers or {}))
+        problem = Problem(
+            status=exc.status_code,
+            slug=slug,
+            title=title,
+            detail=detail,
+            headers=dict(exc.headers or {}),
+        )
         return problem_response(problem, request)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -168,14 +246,22 @@ def install_handlers(app: FastAPI) -> None:
             {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
             for e in exc.errors()[:20]
         ]  # the offending input values are left out: they may be ID numbers
-        problem = Problem(status=422, slug="invalid-request", title="The request is not valid",
-                          detail="; ".join(f"{e['location']}: {e['message']}" for e in errors),
-                          extra={"errors": errors})
+        problem = Problem(
+            status=422,
+            slug="invalid-request",
+            title="The request is not valid",
+            detail="; ".join(f"{e['location']}: {e['message']}" for e in errors),
+            extra={"errors": errors},
+        )
         return problem_response(problem, request)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        problem = Problem(status=500, slug="internal", title="Internal error",
-                          detail="the service failed; the error is in its log")
+        problem = Problem(
+            status=500,
+            slug="internal",
+            title="Internal error",
+            detail="the service failed; the error is in its log",
+        )
         return problem_response(problem, request)
 
     app.add_exception_handler(Problem, on_problem)

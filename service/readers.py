@@ -40,8 +40,9 @@ class SimulatedReader:
 
     kind = "simulated"
 
-    def __init__(self, name: str, on_change: Callable[[SimulatedReader], None] | None = None
-                 ) -> None:
+    def __init__(
+        self, name: str, on_change: Callable[[SimulatedReader], None] | None = None
+    ) -> None:
         self.name = name
         self.chip: Any | None = None
         self.faults: tuple[str, ...] = ()
@@ -87,9 +88,13 @@ class SimulatedReader:
         transport.close()
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "card_present": self.card_present(),
-                "faults": list(self.faults),
-                "card_since": self.inserted_at.isoformat() if self.inserted_at else None}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "card_present": self.card_present(),
+            "faults": list(self.faults),
+            "card_since": self.inserted_at.isoformat() if self.inserted_at else None,
+        }
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -157,8 +162,9 @@ class ReaderRegistry:
             self.pcsc_status = f"PC/SC unavailable: {type(exc).__name__}"
             return
         self.pcsc_status = "ok"
-        wanted = [n for n in names
-                  if not self.pcsc_filters or any(f in n for f in self.pcsc_filters)]
+        wanted = [
+            n for n in names if not self.pcsc_filters or any(f in n for f in self.pcsc_filters)
+        ]
         for name in wanted:
             if name not in self.readers:
                 self.add(PCSCReader(name))

@@ -18,8 +18,11 @@ from collections import OrderedDict
 from verify import vntext
 
 _NUMBERS = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
-_QUERY = re.compile(r"([?&](?:q|id_number|can|qr|full_name|name|date_of_birth|token|id_token|password)=)[^&\s\"']*",
-                    re.IGNORECASE)
+_QUERY = re.compile(
+    r"([?&](?:q|id_number|can|qr|full_name|name|date_of_birth|token|id_token|password)=)"
+    r"[^&\s\"']*",
+    re.IGNORECASE,
+)
 REDACTED = "[redacted]"
 
 
@@ -37,8 +40,13 @@ class SensitiveValues:
             for value in values:
                 if not value or len(value.strip()) < 3:
                     continue
-                for form in {value.strip(), vntext.normalize(value), vntext.fold(value),
-                             vntext.title_case(value), vntext.normalize(value).upper()}:
+                for form in {
+                    value.strip(),
+                    vntext.normalize(value),
+                    vntext.fold(value),
+                    vntext.title_case(value),
+                    vntext.normalize(value).upper(),
+                }:
                     if len(form) >= 3:
                         self._values[form] = None
                         self._values.move_to_end(form)
@@ -50,8 +58,9 @@ class SensitiveValues:
         with self._lock:
             if self._pattern is None and self._values:
                 alternatives = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in alternatives),
-                                           re.IGNORECASE)
+                self._pattern = re.compile(
+                    "|".join(re.escape(v) for v in alternatives), re.IGNORECASE
+                )
             return self._pattern
 
 
@@ -89,8 +98,10 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install(logger_names: tuple[str, ...] = ("", "uvicorn", "uvicorn.error", "uvicorn.access"),
-            sensitive: SensitiveValues = SENSITIVE) -> None:
+def install(
+    logger_names: tuple[str, ...] = ("", "uvicorn", "uvicorn.error", "uvicorn.access"),
+    sensitive: SensitiveValues = SENSITIVE,
+) -> None:
     """Attach the filter to every handler of these loggers (idempotent)."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs carrying the token
     for name in logger_names:

@@ -37,17 +37,31 @@ class AccessRequest:
     id_number: str | None  # what the desk expects to find on the card
 
 
-def access_request(*, id_number: str | None = None, can: str | None = None,
-                   qr: str | None = None, document_number: str | None = None,
-                   date_of_birth: date | None = None,
-                   date_of_expiry: date | None = None) -> AccessRequest:
+def access_request(
+    *,
+    id_number: str | None = None,
+    can: str | None = None,
+    qr: str | None = None,
+    document_number: str | None = None,
+    date_of_birth: date | None = None,
+    date_of_expiry: date | None = None,
+) -> AccessRequest:
     """Keys to try, best first, from exactly one of: ID number (+ optional dates), CAN, QR
     payload, or document number + date of birth + date of expiry (BAC)."""
-    given = [name for name, value in (("id_number", id_number), ("can", can), ("qr", qr),
-                                      ("document_number", document_number)) if value]
+    given = [
+        name
+        for name, value in (
+            ("id_number", id_number),
+            ("can", can),
+            ("qr", qr),
+            ("document_number", document_number),
+        )
+        if value
+    ]
     if len(given) != 1:
-        raise KeyRequestError("give exactly one of id_number, can, qr, document_number",
-                              field="id_number")
+        raise KeyRequestError(
+            "give exactly one of id_number, can, qr, document_number", field="id_number"
+        )
     try:
         if id_number:
             keys = keys_for_id_number(id_number.strip(), date_of_birth, date_of_expiry)
@@ -61,20 +75,27 @@ def access_request(*, id_number: str | None = None, can: str | None = None,
                 parsed = parse_qr(qr)
             except QRError as exc:
                 raise KeyRequestError(f"QR payload: {exc}", field="qr") from None
-            return AccessRequest(keys=tuple(parsed.access_keys()), qr=qr,
-                                 id_number=parsed.id_number)
+            return AccessRequest(
+                keys=tuple(parsed.access_keys()), qr=qr, id_number=parsed.id_number
+            )
         if not (date_of_birth and date_of_expiry and document_number):
-            raise KeyRequestError("BAC needs document_number, date_of_birth and date_of_expiry",
-                                  field="date_of_expiry")
-        key = BACKey(document_number.strip(), date_of_birth.strftime("%y%m%d"),
-                     date_of_expiry.strftime("%y%m%d"))
+            raise KeyRequestError(
+                "BAC needs document_number, date_of_birth and date_of_expiry",
+                field="date_of_expiry",
+            )
+        key = BACKey(
+            document_number.strip(),
+            date_of_birth.strftime("%y%m%d"),
+            date_of_expiry.strftime("%y%m%d"),
+        )
         return AccessRequest(keys=(key,), qr=None, id_number=None)
     except InvalidKeyError as exc:
         raise KeyRequestError(str(exc), field=given[0]) from None
 
 
-def read(transport: Transport, keys: tuple[AccessKey, ...], *,
-         progress: ProgressFn | None = None) -> CardRead:
+def read(
+    transport: Transport, keys: tuple[AccessKey, ...], *, progress: ProgressFn | None = None
+) -> CardRead:
     """Read the card with the first key it accepts (a wrong key is refused, the next tried)."""
     refused: AccessDeniedError | None = None
     for key in keys:
@@ -112,8 +133,9 @@ class ScanOutcome:
     apdus: int
 
 
-def verify_read(card: CardRead, trust: TrustStore | None, *, now: datetime | None = None,
-                qr: str | None = None) -> ScanOutcome:
+def verify_read(
+    card: CardRead, trust: TrustStore | None, *, now: datetime | None = None, qr: str | None = None
+) -> ScanOutcome:
     from verify.check import check_card
 
     now = now or datetime.now(UTC)
@@ -126,10 +148,15 @@ def verify_read(card: CardRead, trust: TrustStore | None, *, now: datetime | Non
     report.pop("identity", None)
     report["trust_store"] = "configured" if trust is not None else "not_configured"
     report["read"] = {
-        "complete": card.complete, "files": sorted(card.files), "missing": dict(card.missing),
-        "parse_errors": dict(card.parse_errors), "apdus": card.stats.apdus,
-        "bytes_sent": card.stats.bytes_sent, "bytes_received": card.stats.bytes_received,
-        "seconds": round(card.stats.seconds, 3), "pace_parameters": card.pace_parameters,
+        "complete": card.complete,
+        "files": sorted(card.files),
+        "missing": dict(card.missing),
+        "parse_errors": dict(card.parse_errors),
+        "apdus": card.stats.apdus,
+        "bytes_sent": card.stats.bytes_sent,
+        "bytes_received": card.stats.bytes_received,
+        "seconds": round(card.stats.seconds, 3),
+        "pace_parameters": card.pace_parameters,
     }
     if identity is not None:
         report["cross_checks"] = identity.get("checks", [])
@@ -137,13 +164,21 @@ def verify_read(card: CardRead, trust: TrustStore | None, *, now: datetime | Non
     accepted, reason = _acceptance(check, trust, ident)
     name = ident.full_name if ident is not None else None
     return ScanOutcome(
-        status=check.status, genuine=check.genuine, accepted=accepted, reason=reason,
-        identity=identity, his=ident.his_fields() if ident is not None else None,
-        report=report, photo_jpeg=check.photo_jpeg,
-        id_number=ident.id_number if ident is not None else None, full_name=name,
+        status=check.status,
+        genuine=check.genuine,
+        accepted=accepted,
+        reason=reason,
+        identity=identity,
+        his=ident.his_fields() if ident is not None else None,
+        report=report,
+        photo_jpeg=check.photo_jpeg,
+        id_number=ident.id_number if ident is not None else None,
+        full_name=name,
         search_key=vntext.search_key(name) if name else "",
         date_of_birth=identity.get("date_of_birth") if identity else None,  # type: ignore[arg-type]
-        read_seconds=card.stats.seconds, verify_seconds=verify_seconds, apdus=card.stats.apdus,
+        read_seconds=card.stats.seconds,
+        verify_seconds=verify_seconds,
+        apdus=card.stats.apdus,
     )
 
 
@@ -170,9 +205,14 @@ def parse_qr_fields(payload: str) -> dict[str, Any]:
         if isinstance(key, CANKey):
             keys.append({"kind": "CAN", "can": key.can})
         elif isinstance(key, BACKey):
-            keys.append({"kind": "BAC", "document_number": key.document_number,
-                         "date_of_birth": key.date_of_birth,
-                         "date_of_expiry": key.date_of_expiry})
+            keys.append(
+                {
+                    "kind": "BAC",
+                    "document_number": key.document_number,
+                    "date_of_birth": key.date_of_birth,
+                    "date_of_expiry": key.date_of_expiry,
+                }
+            )
     return {
         "fields": parsed.fields(),
         "generation": parsed.generation,

@@ -31,12 +31,20 @@ log = logging.getLogger(__name__)
 STATES = ("queued", "reading", "verifying", "done", "failed")
 FINAL = frozenset({"done", "failed"})
 
-NO_CARD = Problem(status=408, slug="no-card", title="No card was put on the reader in time",
-                  clerk_message="Chưa có thẻ trên đầu đọc: đặt thẻ lên đầu đọc rồi đọc lại",
-                  extra={"retry": True})
-READ_TIMEOUT = Problem(status=504, slug="read-timeout", title="The read took too long",
-                       clerk_message="Đọc thẻ quá lâu: nhấc thẻ lên, đặt lại và đọc lại",
-                       extra={"retry": True})
+NO_CARD = Problem(
+    status=408,
+    slug="no-card",
+    title="No card was put on the reader in time",
+    clerk_message="Chưa có thẻ trên đầu đọc: đặt thẻ lên đầu đọc rồi đọc lại",
+    extra={"retry": True},
+)
+READ_TIMEOUT = Problem(
+    status=504,
+    slug="read-timeout",
+    title="The read took too long",
+    clerk_message="Đọc thẻ quá lâu: nhấc thẻ lên, đặt lại và đọc lại",
+    extra={"retry": True},
+)
 NOT_GENUINE = "Thẻ không xác thực được: không dùng dữ liệu này, kiểm tra giấy tờ gốc"
 
 
@@ -51,8 +59,15 @@ class Scan:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     waiting_for_card: bool = False
-    progress: dict[str, Any] = field(default_factory=lambda: {
-        "file": None, "files_done": 0, "bytes_done": 0, "file_bytes": 0, "file_total": 0})
+    progress: dict[str, Any] = field(
+        default_factory=lambda: {
+            "file": None,
+            "files_done": 0,
+            "bytes_done": 0,
+            "file_bytes": 0,
+            "file_total": 0,
+        }
+    )
     result: dict[str, Any] | None = None
     problem: dict[str, Any] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -60,7 +75,10 @@ class Scan:
 
     def to_json(self, *, position: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "id": self.id, "reader": self.reader, "desk": self.desk, "state": self.state,
+            "id": self.id,
+            "reader": self.reader,
+            "desk": self.desk,
+            "state": self.state,
             "created_at": self.created_at.isoformat(),
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -77,9 +95,14 @@ class Scan:
 
     def event(self) -> dict[str, Any]:
         """What SSE subscribers see: no personal data."""
-        data: dict[str, Any] = {"id": self.id, "reader": self.reader, "desk": self.desk,
-                                "state": self.state, "waiting_for_card": self.waiting_for_card,
-                                "progress": dict(self.progress)}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "reader": self.reader,
+            "desk": self.desk,
+            "state": self.state,
+            "waiting_for_card": self.waiting_for_card,
+            "progress": dict(self.progress),
+        }
         if self.result is not None:
             data["verdict"] = self.result["verdict"]
             data["verified"] = self.result["verified"]
@@ -96,9 +119,19 @@ OnDone = Callable[[Scan, ScanOutcome], Awaitable[dict[str, Any]]]
 
 
 class ScanManager:
-    def __init__(self, registry: ReaderRegistry, *, bus: EventBus, metrics: Metrics,
-                 trust: Any, on_done: OnDone, card_wait_seconds: float = 15.0,
-                 read_timeout: float = 60.0, queue_limit: int = 16, history: int = 500) -> None:
+    def __init__(
+        self,
+        registry: ReaderRegistry,
+        *,
+        bus: EventBus,
+        metrics: Metrics,
+        trust: Any,
+        on_done: OnDone,
+        card_wait_seconds: float = 15.0,
+        read_timeout: float = 60.0,
+        queue_limit: int = 16,
+        history: int = 500,
+    ) -> None:
         self.registry = registry
         self.bus = bus
         self.metrics = metrics
@@ -133,14 +166,22 @@ class ScanManager:
     def submit(self, reader_name: str, access: AccessRequest, desk: str) -> Scan:
         reader = self.registry.get(reader_name)
         if reader is None:
-            raise Problem(status=404, slug="unknown-reader", title="No reader by that name",
-                          clerk_message="Không thấy đầu đọc này: chọn lại đầu đọc",
-                          extra={"readers": list(self.registry.readers)})
+            raise Problem(
+                status=404,
+                slug="unknown-reader",
+                title="No reader by that name",
+                clerk_message="Không thấy đầu đọc này: chọn lại đầu đọc",
+                extra={"readers": list(self.registry.readers)},
+            )
         queue = self._worker_for(reader_name)
         if len(self._pending[reader_name]) >= self.queue_limit:
-            raise Problem(status=429, slug="queue-full", title="Too many scans wait on this reader",
-                          clerk_message="Đầu đọc đang bận: chờ lượt đọc trước xong",
-                          headers={"Retry-After": "5"})
+            raise Problem(
+                status=429,
+                slug="queue-full",
+                title="Too many scans wait on this reader",
+                clerk_message="Đầu đọc đang bận: chờ lượt đọc trước xong",
+                headers={"Retry-After": "5"},
+            )
         scan = Scan(id=secrets.token_urlsafe(12), reader=reader_name, desk=desk, access=access)
         self.scans[scan.id] = scan
         while len(self.scans) > self.history:
@@ -191,9 +232,16 @@ class ScanManager:
                 raise
             except Exception:
                 log.exception("scan worker failed")
-                self._fail(scan, Problem(status=500, slug="internal", title="Internal error",
-                                         detail="the scan failed inside the service"),
-                           "internal")
+                self._fail(
+                    scan,
+                    Problem(
+                        status=500,
+                        slug="internal",
+                        title="Internal error",
+                        detail="the scan failed inside the service",
+                    ),
+                    "internal",
+                )
             finally:
                 if scan in self._pending[reader_name]:
                     self._pending[reader_name].remove(scan)
@@ -202,8 +250,11 @@ class ScanManager:
     async def _run(self, scan: Scan) -> None:
         reader = self.registry.get(scan.reader)
         if reader is None:
-            self._fail(scan, Problem(status=404, slug="unknown-reader",
-                                     title="The reader went away"), "no_reader")
+            self._fail(
+                scan,
+                Problem(status=404, slug="unknown-reader", title="The reader went away"),
+                "no_reader",
+            )
             return
         transport = await self._wait_for_card(scan, reader)
         if transport is None:
@@ -230,7 +281,8 @@ class ScanManager:
         try:
             card = await asyncio.wait_for(
                 asyncio.to_thread(scanner.read, transport, scan.access.keys, progress=progress),
-                self.read_timeout)
+                self.read_timeout,
+            )
         except TimeoutError:
             reader.abort(transport)
             self._fail(scan, READ_TIMEOUT, "timeout")
@@ -248,16 +300,16 @@ class ScanManager:
         scan.progress["bytes_done"] = card.stats.bytes_received
         scan.state = "verifying"
         self._publish(scan)
-        outcome = await asyncio.to_thread(scanner.verify_read, card, self.trust,
-                                          qr=scan.access.qr)
+        outcome = await asyncio.to_thread(scanner.verify_read, card, self.trust, qr=scan.access.qr)
         self.metrics.read_seconds.observe(outcome.read_seconds)
         self.metrics.verify_seconds.observe(outcome.verify_seconds)
         self.metrics.apdus.observe(outcome.apdus)
         scan.result = await self.on_done(scan, outcome)
         scan.photo_jpeg = outcome.photo_jpeg
         scan.state, scan.finished_at = "done", datetime.now(UTC)
-        self.metrics.scans.labels(outcome.status if outcome.accepted else
-                                  f"rejected_{outcome.status}").inc()
+        self.metrics.scans.labels(
+            outcome.status if outcome.accepted else f"rejected_{outcome.status}"
+        ).inc()
         self._publish(scan)
 
     async def _wait_for_card(self, scan: Scan, reader: Reader) -> Any | None:

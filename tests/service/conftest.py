@@ -17,8 +17,11 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = {"desk-1": "desk-one-secret-key", "desk-2": "desk-two-secret-key",
-        "desk-flood": "desk-flood-secret-key"}
+KEYS = {
+    "desk-1": "desk-one-secret-key",
+    "desk-2": "desk-two-secret-key",
+    "desk-flood": "desk-flood-secret-key",
+}
 READER_1 = "Simulated reader 1"
 READER_2 = "Simulated reader 2"
 
@@ -51,18 +54,27 @@ class LiveServer:
 def start_server(tmp: Path, **extra_env: str) -> LiveServer:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCCD_")}
-    env.update({
-        "CCCD_DATA_DIR": str(tmp), "CCCD_PORT": str(port),
-        "CCCD_API_KEYS": ",".join(f"{d}={k}" for d, k in KEYS.items()),
-        "CCCD_CARD_WAIT_SECONDS": "3", "CCCD_RATE_LIMIT": "600", "CCCD_RATE_LIMIT_BURST": "100",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "CCCD_DATA_DIR": str(tmp),
+            "CCCD_PORT": str(port),
+            "CCCD_API_KEYS": ",".join(f"{d}={k}" for d, k in KEYS.items()),
+            "CCCD_CARD_WAIT_SECONDS": "3",
+            "CCCD_RATE_LIMIT": "600",
+            "CCCD_RATE_LIMIT_BURST": "100",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra_env)
     log_path = tmp / "server.log"
     out = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli.main", "serve", "--simulated"],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -71,8 +83,9 @@ def start_server(tmp: Path, **extra_env: str) -> LiveServer:
             raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return LiveServer(url=url, process=process, log_path=log_path, data_dir=tmp,
-                                  env=env, log_file=out)
+                return LiveServer(
+                    url=url, process=process, log_path=log_path, data_dir=tmp, env=env, log_file=out
+                )
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
@@ -100,14 +113,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def put_card(client: httpx.Client, reader: str, id_number: str, *faults: str) -> None:
-    response = client.put(f"/api/v1/demo/readers/{reader}/card",
-                          json={"id_number": id_number, "faults": list(faults)})
+    response = client.put(
+        f"/api/v1/demo/readers/{reader}/card", json={"id_number": id_number, "faults": list(faults)}
+    )
     assert response.status_code == 200, response.text
 
 
 def scan(client: httpx.Client, reader: str, id_number: str, **extra: object) -> str:
-    response = client.post("/api/v1/scans", json={"reader": reader, "id_number": id_number,
-                                                  **extra})
+    response = client.post(
+        "/api/v1/scans", json={"reader": reader, "id_number": id_number, **extra}
+    )
     assert response.status_code == 202, response.text
     assert response.headers["location"].endswith(response.json()["id"])
     return str(response.json()["id"])

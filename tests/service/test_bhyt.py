@@ -12,9 +12,34 @@ from fixtures import bhxh_gateway as standin
 from fixtures.citizens import citizen
 from service.bhyt import RESULT_CODES, BhytClient, compare
 
-SPEC_CODES = {"000", "001", "002", "003", "004", "010", "050", "051", "052", "053", "054",
-              "055", "060", "061", "070", "100", "101", "110", "120", "121", "122", "123",
-              "124", "130", "205", "401"}
+SPEC_CODES = {
+    "000",
+    "001",
+    "002",
+    "003",
+    "004",
+    "010",
+    "050",
+    "051",
+    "052",
+    "053",
+    "054",
+    "055",
+    "060",
+    "061",
+    "070",
+    "100",
+    "101",
+    "110",
+    "120",
+    "121",
+    "122",
+    "123",
+    "124",
+    "130",
+    "205",
+    "401",
+}
 
 
 class Clock:
@@ -25,15 +50,26 @@ class Clock:
         return self.now
 
 
-def make(gateway: Any = None, *, clock: Clock | None = None, retries: int = 2,
-         officer: tuple[str, str] = (standin.DEMO_OFFICER_NAME, standin.DEMO_OFFICER_ID),
-         transport: httpx.AsyncBaseTransport | None = None) -> tuple[BhytClient, Any]:
+def make(
+    gateway: Any = None,
+    *,
+    clock: Clock | None = None,
+    retries: int = 2,
+    officer: tuple[str, str] = (standin.DEMO_OFFICER_NAME, standin.DEMO_OFFICER_ID),
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[BhytClient, Any]:
     app = gateway or standin.create_gateway_app(clock=clock or Clock())
-    client = BhytClient(base_url="http://standin.test", username=standin.DEMO_USERNAME,
-                        password=standin.DEMO_PASSWORD, officer_name=officer[0],
-                        officer_id=officer[1], retries=retries, retry_delay=0,
-                        transport=transport or httpx.ASGITransport(app=app),
-                        clock=clock or Clock())
+    client = BhytClient(
+        base_url="http://standin.test",
+        username=standin.DEMO_USERNAME,
+        password=standin.DEMO_PASSWORD,
+        officer_name=officer[0],
+        officer_id=officer[1],
+        retries=retries,
+        retry_delay=0,
+        transport=transport or httpx.ASGITransport(app=app),
+        clock=clock or Clock(),
+    )
     return client, app
 
 
@@ -63,8 +99,12 @@ def test_every_standin_code_maps(card: dict[str, Any]) -> None:
     async def go() -> Any:
         client, _ = make()
         try:
-            return await client.check(card_code=person.id_number, full_name=person.full_name,
-                                      date_of_birth=dob(person.id_number), sex=person.sex)
+            return await client.check(
+                card_code=person.id_number,
+                full_name=person.full_name,
+                date_of_birth=dob(person.id_number),
+                sex=person.sex,
+            )
         finally:
             await client.aclose()
 
@@ -98,39 +138,88 @@ def test_computed_codes_from_the_request() -> None:
         code = card["maThe"]
         try:
             return {
-                "name": (await client.check(card_code=code, full_name="Trần Văn Bình",
-                                            date_of_birth=dob(person.id_number))).code,
-                "name_first": (await client.check(card_code=code, full_name="Nguyễn Văn Hùng",
-                                                  date_of_birth=dob(person.id_number))).code,
-                "dob": (await client.check(card_code=code, full_name=person.full_name,
-                                           date_of_birth="01/01/1990")).code,
-                "year_only": (await client.check(card_code=code, full_name=person.full_name,
-                                                 date_of_birth="1985")).code,
-                "province": (await client.check(card_code=code[:3] + "99" + code[5:],
-                                                full_name=person.full_name,
-                                                date_of_birth=dob(person.id_number))).code,
-                "benefit": (await client.check(
-                    card_code=code[:2] + ("5" if code[2] != "5" else "4") + code[3:],
-                    full_name=person.full_name, date_of_birth=dob(person.id_number))).code,
-                "unknown": (await client.check(card_code="DN4790000000001",
-                                               full_name=person.full_name,
-                                               date_of_birth=dob(person.id_number))).code,
-                "format": (await client.check(card_code="123", full_name=person.full_name,
-                                              date_of_birth="14-03-1985")).code,
-                "officer": (await bad_officer.check(card_code=code, full_name=person.full_name,
-                                                    date_of_birth=dob(person.id_number))).code,
-                "officer_name": (await wrong_officer_name.check(
-                    card_code=code, full_name=person.full_name,
-                    date_of_birth=dob(person.id_number))).code,
+                "name": (
+                    await client.check(
+                        card_code=code,
+                        full_name="Trần Văn Bình",
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
+                "name_first": (
+                    await client.check(
+                        card_code=code,
+                        full_name="Nguyễn Văn Hùng",
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
+                "dob": (
+                    await client.check(
+                        card_code=code, full_name=person.full_name, date_of_birth="01/01/1990"
+                    )
+                ).code,
+                "year_only": (
+                    await client.check(
+                        card_code=code, full_name=person.full_name, date_of_birth="1985"
+                    )
+                ).code,
+                "province": (
+                    await client.check(
+                        card_code=code[:3] + "99" + code[5:],
+                        full_name=person.full_name,
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
+                "benefit": (
+                    await client.check(
+                        card_code=code[:2] + ("5" if code[2] != "5" else "4") + code[3:],
+                        full_name=person.full_name,
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
+                "unknown": (
+                    await client.check(
+                        card_code="DN4790000000001",
+                        full_name=person.full_name,
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
+                "format": (
+                    await client.check(
+                        card_code="123", full_name=person.full_name, date_of_birth="14-03-1985"
+                    )
+                ).code,
+                "officer": (
+                    await bad_officer.check(
+                        card_code=code,
+                        full_name=person.full_name,
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
+                "officer_name": (
+                    await wrong_officer_name.check(
+                        card_code=code,
+                        full_name=person.full_name,
+                        date_of_birth=dob(person.id_number),
+                    )
+                ).code,
             }
         finally:
             for c in (client, bad_officer, wrong_officer_name):
                 await c.aclose()
 
     codes = run(go())
-    assert codes == {"name": "060", "name_first": "061", "dob": "070", "year_only": "000",
-                     "province": "052", "benefit": "053", "unknown": "051", "format": "205",
-                     "officer": "054", "officer_name": "055"}
+    assert codes == {
+        "name": "060",
+        "name_first": "061",
+        "dob": "070",
+        "year_only": "000",
+        "province": "052",
+        "benefit": "053",
+        "unknown": "051",
+        "format": "205",
+        "officer": "054",
+        "officer_name": "055",
+    }
 
 
 def test_token_cached_then_renewed_on_expiry() -> None:
@@ -144,9 +233,11 @@ def test_token_cached_then_renewed_on_expiry() -> None:
         try:
             for advance in (0, 100, 600):
                 clock.now += advance
-                check = await client.check(card_code=person.id_number,
-                                           full_name=person.full_name,
-                                           date_of_birth=dob(person.id_number))
+                check = await client.check(
+                    card_code=person.id_number,
+                    full_name=person.full_name,
+                    date_of_birth=dob(person.id_number),
+                )
                 assert check.code == "000"
                 seen.append(client.tokens_taken)
         finally:
@@ -164,11 +255,17 @@ def test_token_renewed_on_401() -> None:
     async def go() -> tuple[str | None, int, int]:
         client, _ = make(gateway)
         try:
-            await client.check(card_code=person.id_number, full_name=person.full_name,
-                               date_of_birth=dob(person.id_number))
+            await client.check(
+                card_code=person.id_number,
+                full_name=person.full_name,
+                date_of_birth=dob(person.id_number),
+            )
             gateway.state.gateway.tokens.clear()  # the gateway forgets every token
-            check = await client.check(card_code=person.id_number, full_name=person.full_name,
-                                       date_of_birth=dob(person.id_number))
+            check = await client.check(
+                card_code=person.id_number,
+                full_name=person.full_name,
+                date_of_birth=dob(person.id_number),
+            )
             return check.code, client.tokens_taken, check.attempts
         finally:
             await client.aclose()
@@ -184,8 +281,11 @@ def test_fields_read_case_insensitively() -> None:
     async def go() -> Any:
         client, _ = make(gateway)
         try:
-            return await client.check(card_code=person.id_number, full_name=person.full_name,
-                                      date_of_birth=dob(person.id_number))
+            return await client.check(
+                card_code=person.id_number,
+                full_name=person.full_name,
+                date_of_birth=dob(person.id_number),
+            )
         finally:
             await client.aclose()
 
@@ -203,8 +303,9 @@ def test_gateway_down_is_unavailable_with_bounded_retries() -> None:
     async def go() -> Any:
         client, _ = make(transport=httpx.MockTransport(refuse), retries=2)
         try:
-            return await client.check(card_code="001185483324", full_name="A B",
-                                      date_of_birth="01/01/1990")
+            return await client.check(
+                card_code="001185483324", full_name="A B", date_of_birth="01/01/1990"
+            )
         finally:
             await client.aclose()
 
@@ -219,17 +320,33 @@ def test_differences_between_card_and_gateway_are_flagged() -> None:
     async def go() -> Any:
         client, _ = make()
         try:
-            return await client.check(card_code=person.id_number, full_name=person.full_name,
-                                      date_of_birth=dob(person.id_number), sex=person.sex)
+            return await client.check(
+                card_code=person.id_number,
+                full_name=person.full_name,
+                date_of_birth=dob(person.id_number),
+                sex=person.sex,
+            )
         finally:
             await client.aclose()
 
     check = run(go())
     assert check.code == "000"
     assert check.differences == [{"field": "sex", "kind": "different"}]
-    assert compare(full_name="Hoàng Thị Thuỷ", date_of_birth="19/01/1960", sex="Nữ",
-                   card={"full_name": "HOÀNG THỊ THỦY", "date_of_birth": "19/01/1960"}) == []
-    assert compare(full_name="Hoàng Thị Thuỷ", date_of_birth="19/01/1960", sex=None,
-                   card={"full_name": "HOANG THI THUY", "date_of_birth": "1961"}) == [
+    assert (
+        compare(
+            full_name="Hoàng Thị Thuỷ",
+            date_of_birth="19/01/1960",
+            sex="Nữ",
+            card={"full_name": "HOÀNG THỊ THỦY", "date_of_birth": "19/01/1960"},
+        )
+        == []
+    )
+    assert compare(
+        full_name="Hoàng Thị Thuỷ",
+        date_of_birth="19/01/1960",
+        sex=None,
+        card={"full_name": "HOANG THI THUY", "date_of_birth": "1961"},
+    ) == [
         {"field": "full_name", "kind": "diacritics"},
-        {"field": "date_of_birth", "kind": "different"}]
+        {"field": "date_of_birth", "kind": "different"},
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -45,14 +46,14 @@ class EventListener:
         assert self.ready.wait(10)
 
     def _run(self, server: LiveServer) -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # the server stops at session end
             self._listen(server)
-        except httpx.HTTPError:
-            pass  # the server stopped at the end of the session
 
     def _listen(self, server: LiveServer) -> None:
-        with server.client() as client, client.stream("GET", "/api/v1/events",
-                                                      timeout=httpx.Timeout(60)) as response:
+        with (
+            server.client() as client,
+            client.stream("GET", "/api/v1/events", timeout=httpx.Timeout(60)) as response,
+        ):
             assert response.headers["content-type"].startswith("text/event-stream")
             kind = None
             for line in response.iter_lines():
@@ -96,8 +97,9 @@ def test_whole_desk_flow(live: LiveServer, id_number: str) -> None:
         states = listener.states(scan_id)
         assert states[0] == "queued" and "reading" in states and states[-1] == "done", states
         assert any(k == "reader" for k, _ in listener.events)
-        assert all(person.full_name not in json.dumps(d, ensure_ascii=False)
-                   for _, d in listener.events), "events carry no personal data"
+        assert all(
+            person.full_name not in json.dumps(d, ensure_ascii=False) for _, d in listener.events
+        ), "events carry no personal data"
 
         found = desk.get(f"/api/v1/citizens/{id_number}")
         assert found.status_code == 200
@@ -107,8 +109,9 @@ def test_whole_desk_flow(live: LiveServer, id_number: str) -> None:
         assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
         assert photo.content[:2] == b"\xff\xd8"
         first_word = vntext.fold(person.full_name).split()[-1]
-        hits = desk.get("/api/v1/citizens", params={"q": first_word,
-                                                    "date_of_birth": str(person.date_of_birth)})
+        hits = desk.get(
+            "/api/v1/citizens", params={"q": first_word, "date_of_birth": str(person.date_of_birth)}
+        )
         assert id_number in [h["id_number"] for h in hits.json()["results"]]
         insurance = desk.get(f"/api/v1/citizens/{id_number}/insurance").json()
         assert insurance["status"] == "usable" and insurance["code"] == "000"
@@ -140,8 +143,9 @@ def test_second_scan_on_busy_reader_queues(live: LiveServer) -> None:
     with live.client("desk-1") as desk1, live.client("desk-2") as desk2:
         put_card(desk1, READER_1, person, "slow=0.03")
         first = scan(desk1, READER_1, person)
-        second_response = desk2.post("/api/v1/scans", json={"reader": READER_1,
-                                                            "id_number": person})
+        second_response = desk2.post(
+            "/api/v1/scans", json={"reader": READER_1, "id_number": person}
+        )
         assert second_response.status_code == 202
         second = second_response.json()
         assert second["state"] == "queued" and second["queue_position"] == 1
@@ -207,8 +211,13 @@ def test_wrong_key_is_401_and_audited(live: LiveServer) -> None:
     with live.client(key="not-a-desk-key-at-all") as intruder:
         assert intruder.get("/api/v1/citizens/017072769692").status_code == 401
     export = live.data_dir / "audit.csv"
-    subprocess.run([sys.executable, "-m", "service.cli.main", "audit", "export", "--output",
-                    str(export)], cwd=ROOT, env=live.env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "audit", "export", "--output", str(export)],
+        cwd=ROOT,
+        env=live.env,
+        check=True,
+        capture_output=True,
+    )
     rows = list(csv.DictReader(io.StringIO(export.read_text("utf-8"))))
     refused = [r for r in rows if r["action"] == "auth" and r["outcome"] == "wrong_key"]
     assert refused and "[redacted]" in refused[-1]["detail"]
@@ -254,18 +263,27 @@ def test_logs_hold_no_id_numbers_or_names(live: LiveServer) -> None:
         person = citizen(id_number)
         assert id_number not in log
         assert id_number[3:] not in log  # document number
-        for name in (person.full_name, vntext.title_case(person.full_name),
-                     vntext.fold(person.full_name)):
+        for name in (
+            person.full_name,
+            vntext.title_case(person.full_name),
+            vntext.fold(person.full_name),
+        ):
             assert name.lower() not in log.lower(), "a name reached the log"
 
 
 def test_gateway_down_insurance_unavailable_identity_served(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     closed = __import__("tests.service.conftest", fromlist=["free_port"]).free_port()
-    server = start_server(tmp_path_factory.mktemp("down"),
-                          CCCD_BHXH_URL=f"http://127.0.0.1:{closed}", CCCD_BHXH_RETRIES="1",
-                          CCCD_BHXH_TIMEOUT_SECONDS="1", CCCD_BHXH_USERNAME="01001_BV",
-                          CCCD_BHXH_PASSWORD="x", CCCD_SIMULATED_LINK="0")
+    server = start_server(
+        tmp_path_factory.mktemp("down"),
+        CCCD_BHXH_URL=f"http://127.0.0.1:{closed}",
+        CCCD_BHXH_RETRIES="1",
+        CCCD_BHXH_TIMEOUT_SECONDS="1",
+        CCCD_BHXH_USERNAME="01001_BV",
+        CCCD_BHXH_PASSWORD="x",
+        CCCD_SIMULATED_LINK="0",
+    )
     try:
         person = "017090921280"
         with server.client() as desk:

@@ -66,14 +66,30 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
 
-def save(store: Store, id_number: str, name_key: str, *, read_at: datetime = NOW,
-         hours: float = 8, dob: str = "1985-03-14") -> int:
+def save(
+    store: Store,
+    id_number: str,
+    name_key: str,
+    *,
+    read_at: datetime = NOW,
+    hours: float = 8,
+    dob: str = "1985-03-14",
+) -> int:
     return store.save_read(
-        id_number=id_number, search_key=name_key, date_of_birth=dob, status="verified",
-        genuine=True, desk="desk-1", scan_id="s1",
+        id_number=id_number,
+        search_key=name_key,
+        date_of_birth=dob,
+        status="verified",
+        genuine=True,
+        desk="desk-1",
+        scan_id="s1",
         identity={"id_number": id_number, "full_name": name_key.upper()},
-        his={"SO_CCCD": id_number}, report={"status": "verified"}, photo=b"\xff\xd8jpeg",
-        read_at=read_at, expires_at=read_at + timedelta(hours=hours))
+        his={"SO_CCCD": id_number},
+        report={"status": "verified"},
+        photo=b"\xff\xd8jpeg",
+        read_at=read_at,
+        expires_at=read_at + timedelta(hours=hours),
+    )
 
 
 def test_migrate_is_versioned_and_idempotent(store: Store) -> None:
@@ -97,10 +113,12 @@ def test_search_by_folded_name_and_birth_date(store: Store) -> None:
     save(store, "001201670839", "do dinh dat_%")
     found = store.search(key="huong", date_of_birth=None, now=NOW)
     assert [r.id_number for r in found] == ["001185483324"]
-    assert [r.id_number for r in store.search(key=None, date_of_birth="1972-11-02", now=NOW)] \
-        == ["017072769692"]
-    assert [r.id_number for r in store.search(key="_%", date_of_birth=None, now=NOW)] == \
-        ["001201670839"]  # LIKE wildcards in the query are literal
+    assert [r.id_number for r in store.search(key=None, date_of_birth="1972-11-02", now=NOW)] == [
+        "017072769692"
+    ]
+    assert [r.id_number for r in store.search(key="_%", date_of_birth=None, now=NOW)] == [
+        "001201670839"
+    ]  # LIKE wildcards in the query are literal
 
 
 def test_purge_removes_expired_reads_and_old_insurance(store: Store) -> None:

@@ -24,12 +24,17 @@ def test_no_server_errors_anywhere(live: LiveServer) -> None:
     schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json", headers=headers)
     schema = schema.exclude(path="/api/v1/events")
     checked = []
+    failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        failures: list[str] = []
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  derandomize=True, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case: Any) -> None:
             response = case.call(base_url=live.url, headers=headers, timeout=20)

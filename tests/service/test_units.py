@@ -33,12 +33,15 @@ def test_settings_defaults_bind_loopback() -> None:
 
 def test_settings_from_env_and_file(tmp_path: Path) -> None:
     config = tmp_path / "cccd.toml"
-    config.write_text('port = 9000\nretention_hours = 2\nreaders = ["ACS"]\n'
-                      '[api_keys]\ndesk-9 = "file-secret-key-123"\n'
-                      '[bhxh]\nurl = "https://egw.example"\nofficer_id = "001190000001"\n',
-                      "utf-8")
-    settings = Settings.load(environ={"CCCD_PORT": "9100", "CCCD_STORE_PHOTOS": "yes"},
-                             config_file=config)
+    config.write_text(
+        'port = 9000\nretention_hours = 2\nreaders = ["ACS"]\n'
+        '[api_keys]\ndesk-9 = "file-secret-key-123"\n'
+        '[bhxh]\nurl = "https://egw.example"\nofficer_id = "001190000001"\n',
+        "utf-8",
+    )
+    settings = Settings.load(
+        environ={"CCCD_PORT": "9100", "CCCD_STORE_PHOTOS": "yes"}, config_file=config
+    )
     assert settings.port == 9100  # the environment wins over the file
     assert settings.retention_hours == 2 and settings.store_photos is True
     assert settings.readers == ("ACS",) and settings.bhxh_url == "https://egw.example"
@@ -47,10 +50,17 @@ def test_settings_from_env_and_file(tmp_path: Path) -> None:
     assert "file-secret-key-123" not in repr(settings)
 
 
-@pytest.mark.parametrize("env", [{"CCCD_PORT": "x"}, {"CCCD_PORT": "70000"},
-                                 {"CCCD_API_KEYS": "desk-1"}, {"CCCD_API_KEYS": "d=short"},
-                                 {"CCCD_AUDIT_SUBJECT": "plain"},
-                                 {"CCCD_BHXH_OFFICER_ID": "123"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CCCD_PORT": "x"},
+        {"CCCD_PORT": "70000"},
+        {"CCCD_API_KEYS": "desk-1"},
+        {"CCCD_API_KEYS": "d=short"},
+        {"CCCD_AUDIT_SUBJECT": "plain"},
+        {"CCCD_BHXH_OFFICER_ID": "123"},
+    ],
+)
 def test_bad_settings_are_named(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError) as error:
         Settings.load(environ=env)
@@ -103,8 +113,9 @@ def test_log_redaction_filter() -> None:
     assert "Hương" not in text and "nguyen thi huong" not in text
     assert "q=[redacted]" in text and "1985-03-14" not in text
     assert "2024" in text and "0157106125" in text and "ValueError" in text
-    assert redact("token=abc&password=def") == "token=abc&password=[redacted]" or \
-        "def" not in redact("?token=abc&password=def")
+    assert redact(
+        "token=abc&password=def"
+    ) == "token=abc&password=[redacted]" or "def" not in redact("?token=abc&password=def")
 
 
 def test_photo_cache_expires() -> None:
@@ -124,11 +135,19 @@ def test_card_errors_map_to_clerk_messages() -> None:
     removed = problem_for_card_error(CardRemovedError("gone"))
     assert removed.clerk_message == "Thẻ bị rút ra khi đang đọc: đặt lại thẻ"
     assert problem_for_card_error(TransportTimeoutError("slow")).slug == "card-timeout"
-    assert problem_for_card_error(ParseError("bad", offset=3, file="DG13")).slug == \
-        "card-data-malformed"
+    assert (
+        problem_for_card_error(ParseError("bad", offset=3, file="DG13")).slug
+        == "card-data-malformed"
+    )
     assert problem_for_card_error(StatusWordError(0x6A82, "no")).extra["sw"] == "6A82"
-    partial = CardRead(files={}, parsed={}, parse_errors={}, missing={}, access_protocol="BAC",
-                       stats=ReadStats(apdus=1, bytes_sent=1, bytes_received=1, seconds=0.1))
+    partial = CardRead(
+        files={},
+        parsed={},
+        parse_errors={},
+        missing={},
+        access_protocol="BAC",
+        stats=ReadStats(apdus=1, bytes_sent=1, bytes_received=1, seconds=0.1),
+    )
     try:
         try:
             raise CardRemovedError("gone")
