@@ -317,7 +317,7 @@ async def _finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[s
     redact.SENSITIVE.add(
         *(
             identity.get(k)
-            for k in (  # type: ignore[misc]
+            for k in (
                 "full_name",
                 "father_name",
                 "mother_name",
@@ -436,7 +436,7 @@ def _api_router(settings: Settings) -> APIRouter:
         for scan in reversed(ctx.scans.scans.values()):
             if scan.desk != desk.name or scan.created_at.date() != today:
                 continue
-            summary = {
+            summary: dict[str, Any] = {
                 "id": scan.id,
                 "reader": scan.reader,
                 "state": scan.state,
