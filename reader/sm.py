@@ -112,11 +112,12 @@ class SecureMessaging:
                 body += tlv.encode(0x97, bytes([le % 256]))
         checksum = self._mac(pad(header, self.block) + body)
         body += tlv.encode(0x8E, checksum)
-        # The protected response is larger than the plain one: ask for the most it can be.
-        response_max = 0
-        if command.le is not None:
-            response_max = _protected_size(command.le, self.block)
-            extended = extended or response_max > 256
+        # The protected answer is larger than the plain one: a plain Le that cannot fit a
+        # short answer with SM overhead needs extended length. Le 256 (short '00') means "as
+        # much as a short answer carries" and stays short, so chips without extended length
+        # still do CA, AA and small reads.
+        if command.le is not None and command.le != 256:
+            extended = extended or _protected_size(command.le, self.block) > 256
         extended = extended or len(body) > 255 or bool(command.extended)
         # A protected command always has Le: the answer carries at least DO'99' and DO'8E'.
         le_out = 65536 if extended else 256
