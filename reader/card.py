@@ -148,13 +148,23 @@ def _read_one(session: Session, result: CardRead, name: str, progress: ProgressF
 
 
 def _parse_into(result: CardRead, name: str) -> None:
+    parsed, error = parse_one(name, result.files[name])
+    if parsed is not None:
+        result.parsed[name] = parsed
+    if error is not None:
+        result.parse_errors[name] = error
+
+
+def parse_one(name: str, raw: bytes) -> tuple[Any, str | None]:
+    """(record, None), or (None, the reason it does not parse); (None, None) when the file
+    has no parser and is kept as raw bytes only."""
     try:
-        result.parsed[name] = lds.parse_file(name, result.files[name])
+        return lds.parse_file(name, raw), None
     except ParseError as exc:
         log.info("%s does not parse: %s", name, exc.reason)
-        result.parse_errors[name] = str(exc.in_file(name))
+        return None, str(exc.in_file(name))
     except KeyError:
-        pass  # no parser for this file: raw bytes only
+        return None, None
 
 
 def _authenticate_chip(

@@ -16,6 +16,7 @@ from typing import Any
 
 from reader.card import AuthOutcome, CardRead
 from reader.errors import ParseError
+from reader.lds.dg13 import FIELD_NAMES
 from verify.active_auth import verify_active_authentication
 from verify.identity import Identity
 from verify.identity import build_identity as identity_from_fields
@@ -167,22 +168,7 @@ def face_jpeg(parsed: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
         return None, str(exc)
 
 
-DG13_NAMES = {
-    1: "id_number",
-    2: "full_name",
-    3: "date_of_birth",
-    4: "sex",
-    5: "nationality",
-    6: "ethnicity",
-    7: "religion",
-    8: "place_of_origin",
-    9: "place_of_residence",
-    10: "identifying_marks",
-    11: "date_of_issue",
-    12: "date_of_expiry",
-    14: "spouse_name",
-    15: "old_id_number",
-}
+DG13_NAMES = {**FIELD_NAMES, 14: "spouse_name"}  # 13 holds both parents
 
 
 def dg13_fields(dg13: Any) -> dict[str, object]:

@@ -185,9 +185,7 @@ def read_dump(directory: Path) -> dict[str, bytes]:
 
 
 def card_from_dump(directory: Path) -> CardRead:
-    from reader import lds
-    from reader.card import ReadStats
-    from reader.errors import ParseError
+    from reader.card import ReadStats, parse_one
 
     files = read_dump(directory)
     card = CardRead(
@@ -200,20 +198,25 @@ def card_from_dump(directory: Path) -> CardRead:
         complete=True,
     )
     for name, raw in files.items():
-        try:
-            card.parsed[name] = lds.parse_file(name, raw)
-        except ParseError as exc:
-            card.parse_errors[name] = str(exc)
-        except KeyError:
-            pass
+        parsed, error = parse_one(name, raw)
+        if parsed is not None:
+            card.parsed[name] = parsed
+        if error is not None:
+            card.parse_errors[name] = error
     return card
 
 
-def run_inspect(args: argparse.Namespace) -> int:
+def _load_dump(args: argparse.Namespace) -> CardRead | None:
     try:
-        card = card_from_dump(Path(args.directory))
+        return card_from_dump(Path(args.directory))
     except FileNotFoundError as exc:
-        print(f"cccd inspect: {exc}", file=sys.stderr)
+        print(f"cccd {args.command}: {exc}", file=sys.stderr)
+        return None
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    card = _load_dump(args)
+    if card is None:
         return 2
     summary = card_summary(card)
     if args.json:
@@ -225,9 +228,5 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    try:
-        card = card_from_dump(Path(args.directory))
-    except FileNotFoundError as exc:
-        print(f"cccd verify: {exc}", file=sys.stderr)
-        return 2
-    return _show(card, args)
+    card = _load_dump(args)
+    return 2 if card is None else _show(card, args)
