@@ -1,0 +1,244 @@
+"""The desk page end to end in headless Chromium (issue 10 "Tests that must exist"): log in
+with the desk key, put a fictional card on a simulated reader from the demo panel, type its
+ID number, and see the verified identity, photo, badges and insurance; a forged card shows the
+warning; a wrong ID number shows the plain-language error. Saves docs/desk.png."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.browser.conftest import DESK_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "desk.png"
+
+# Fictional citizens (fixtures/data/citizens.json): a valid card with usable insurance,
+# and one whose ID card has expired.
+VALID_ID, VALID_NAME = "017072769692", "Trần Văn Đức"
+EXPIRED_ID, EXPIRED_NAME = "001185483324", "NGUYỄN THỊ HƯƠNG"
+READER_2 = "Simulated reader 2"
+
+
+def open_desk(page: Any, key: str = DESK_KEY) -> None:
+    """Log in by keyboard alone: the key field has the focus when the page opens."""
+    page.goto(f"{page.base_url}/desk")
+    page.wait_for_selector("#key-input:focus")
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#app-view:not([hidden])")
+    page.wait_for_selector("#conn.on")  # the event stream is open
+
+
+def put_card(page: Any, id_number: str, fault: str = "", reader: str | None = None) -> None:
+    if reader:
+        page.select_option("#reader-select", reader)
+    page.wait_for_selector(f"#demo-card option[value='{id_number}']", state="attached")
+    page.select_option("#demo-card", id_number)
+    page.select_option("#demo-fault", fault)
+    with page.expect_response(
+        lambda r: "/demo/readers/" in r.url and r.request.method == "PUT"
+    ) as answer:
+        page.click("#demo-insert")
+    assert answer.value.status == 200, answer.value.text()
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('#reader-select option')]"
+        ".some(o => o.value === name && o.textContent.includes('có thẻ'))",
+        arg=reader or "Simulated reader 1",
+    )
+
+
+def scan_by_keyboard(page: Any, id_number: str) -> None:
+    page.focus("#id-input")
+    page.keyboard.type(id_number)
+    page.keyboard.press("Enter")
+
+
+def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
+    page.add_init_script("window.__states = []")
+    open_desk(page)
+    assert page.evaluate("sessionStorage.getItem('cccd.desk.key')") == DESK_KEY
+    assert page.evaluate("localStorage.length") == 0
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.wait_for_selector("#demo:not([hidden])")
+
+    put_card(page, VALID_ID)
+    # Record every status the page shows while the read runs (live, no reloads).
+    page.evaluate("""() => new MutationObserver(() => window.__states.push(
+        document.getElementById('status-text').dataset.state + ':' +
+        document.getElementById('status-text').textContent))
+        .observe(document.getElementById('status-text'), {childList: true, subtree: true,
+                 characterData: true, attributes: true})""")
+    page.evaluate("window.__loads = performance.getEntriesByType('navigation').length")
+    scan_by_keyboard(page, VALID_ID)
+
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-name") == VALID_NAME  # diacritics intact
+    assert page.text_content("#r-id") == VALID_ID
+    assert page.text_content("#r-dob").startswith("02/11/1972")
+    assert page.text_content("#r-sex") == "Nam"
+    assert "Tỉnh Hòa Bình" in page.text_content("#r-address")
+    assert page.text_content("#r-expiry") == "02/11/2032"
+    genuine = page.locator("[data-badge='genuine']")
+    assert genuine.text_content() == "Chip thật"
+    assert page.locator("[data-badge='not-a-clone']").count() == 1
+    assert page.locator("[data-badge='no-trust-store']").count() == 0
+    page.wait_for_function("document.getElementById('r-photo').naturalWidth > 0")
+    assert page.get_attribute("#r-photo", "src").startswith("blob:")
+
+    page.wait_for_selector("#ins-pill.ok")
+    assert page.text_content("#ins-pill") == "Dùng được"
+    assert "Thẻ BHYT hợp lệ" in page.text_content("#ins-message")
+    fields = page.text_content("#ins-fields")
+    assert "GD5171725468514" in fields and "31/12/2030" in fields and "17514" in fields
+
+    states = " | ".join(page.evaluate("window.__states"))
+    assert "reading:Đang đọc chip" in states, states
+    assert "done:Đã đọc xong" in states, states
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+    page.locator("#history button").first.wait_for()
+    assert VALID_NAME in page.text_content("#history")
+
+    page.screenshot(path=str(SCREENSHOT))
+
+    # Copy for HIS: the field format carries the chip's identity and the insurance card.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#copy-his")
+    page.wait_for_selector("#copy-status:has-text('Đã chép')")
+    his = page.evaluate("navigator.clipboard.readText()")
+    assert f"SO_CCCD={VALID_ID}" in his
+    assert "HO_TEN=TRẦN VĂN ĐỨC" in his or f"HO_TEN={VALID_NAME}" in his
+    assert "MA_THE_BHYT=GD5171725468514" in his and "GT_THE_DEN=20301231" in his
+    page.click("#copy-text")
+    text = page.evaluate("navigator.clipboard.readText()")
+    assert f"Họ và tên: {VALID_NAME}" in text and "Ngày sinh: 02/11/1972" in text
+
+    # "Check again" asks the gateway afresh rather than showing today's saved answer.
+    page.click("#ins-again")
+    page.wait_for_selector("#ins-pill.ok")
+    assert "đã lưu" not in page.text_content("#ins-meta")
+
+    # English switch: labels and badges change, the data does not.
+    page.click("#lang")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("[data-badge='genuine']").text_content() == "Chip genuine"
+    assert page.locator("[data-badge='not-a-clone']").text_content() == "Not a clone"
+    assert page.text_content("#ins-pill") == "Usable"
+    assert page.text_content("#r-name") == VALID_NAME
+
+    # Next patient: the personal data leaves the screen.
+    page.click("#next-patient")
+    assert page.is_hidden("#result") and page.is_hidden("#insurance")
+    assert page.text_content("#r-name") == ""
+    assert page.errors == []
+
+
+def test_forged_card_shows_the_warning(page: Any) -> None:
+    open_desk(page)
+    put_card(page, VALID_ID, fault="forged", reader=READER_2)
+    scan_by_keyboard(page, VALID_ID)
+    page.wait_for_selector("#warning:not([hidden])")
+    assert "CẢNH BÁO" in page.text_content("#warning")
+    assert "bị sửa" in page.text_content("#warning-reason")
+    assert "không dùng dữ liệu này" in page.text_content("#warning-action")
+    assert page.is_hidden("#result") and page.is_hidden("#insurance")
+    assert page.locator("[data-badge='genuine']").count() == 0
+    assert page.errors == []
+
+
+def test_cloned_chip_shows_the_warning(page: Any) -> None:
+    open_desk(page)
+    put_card(page, VALID_ID, fault="clone", reader=READER_2)
+    scan_by_keyboard(page, VALID_ID)
+    page.wait_for_selector("#warning:not([hidden])")
+    assert "sao" in page.text_content("#warning-reason")
+    assert page.is_hidden("#result")
+
+
+def test_wrong_id_number_shows_what_to_do(page: Any) -> None:
+    open_desk(page)
+    put_card(page, VALID_ID)
+    wrong = VALID_ID[:-1] + str((int(VALID_ID[-1]) + 1) % 10)
+    scan_by_keyboard(page, wrong)
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.text_content("#error-title") == "Sai số CCCD: kiểm tra lại 12 số"
+    assert page.is_hidden("#result")
+    # The typed number stays, selected, ready to be corrected.
+    assert page.input_value("#id-input") == wrong
+    assert page.evaluate("document.activeElement.id") == "id-input"
+
+    # Too few digits never reaches the card: the page says how many are missing.
+    page.fill("#id-input", "01707276")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#error-title:has-text('cần đủ 12 số')")
+    assert "8" in page.text_content("#error-title")
+
+
+def test_expired_card_is_marked(page: Any) -> None:
+    open_desk(page)
+    put_card(page, EXPIRED_ID)
+    scan_by_keyboard(page, EXPIRED_ID)
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-name") == EXPIRED_NAME
+    assert "ĐÃ HẾT HẠN" in page.text_content("#r-expiry")
+    assert page.locator("[data-badge='expired']").count() == 1
+
+
+def test_card_removed_mid_read_says_put_it_back(page: Any) -> None:
+    open_desk(page)
+    put_card(page, VALID_ID, fault="removed_after=12", reader=READER_2)
+    scan_by_keyboard(page, VALID_ID)
+    try:
+        page.wait_for_selector("#error:not([hidden])")
+        assert page.text_content("#error-title") == "Thẻ bị rút ra khi đang đọc: đặt lại thẻ"
+        assert page.is_visible("#error-retry")
+    finally:
+        put_card(page, VALID_ID, reader=READER_2)  # a sound card for the tests that follow
+
+
+def test_qr_payload_from_a_wedge_scanner(page: Any) -> None:
+    """A keyboard-wedge scanner types the QR payload; the page sends it as ``qr``."""
+    open_desk(page)
+    put_card(page, VALID_ID)
+    payload = (
+        f"{VALID_ID}||{VALID_NAME}|02111972|Nam|Xóm Đầm Củ, Xã Tú Lý, Huyện Đà Bắc, "
+        "Tỉnh Hòa Bình|15062021"
+    )
+    requests: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            requests.append(r.post_data or "")
+            if r.method == "POST" and r.url.endswith("/api/v1/scans")
+            else None
+        ),
+    )
+    page.focus("#id-input")
+    page.keyboard.type(payload)  # no Enter: the page reads once the keys stop
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-name") == VALID_NAME
+    assert len(requests) == 1 and '"qr"' in requests[0]
+
+
+def test_wrong_desk_key_is_refused(page: Any) -> None:
+    page.goto(f"{page.base_url}/desk")
+    page.fill("#key-input", "not-the-desk-key-at-all")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "Khóa không đúng" in page.text_content("#login-error")
+    assert page.is_hidden("#app-view")
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_page_loads_nothing_from_outside(page: Any) -> None:
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    open_desk(page)
+    assert urls and all(
+        re.match(re.escape(page.base_url) + r"/", u) or u.startswith(("data:", "blob:"))
+        for u in urls
+    ), urls
+    csp = page.request.get(f"{page.base_url}/desk").headers["content-security-policy"]
+    assert "default-src 'self'" in csp
