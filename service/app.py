@@ -23,6 +23,7 @@ from service import redact
 from service.auth import Desk, KeyRing, RateLimiter, bearer_token
 from service.bhyt import BhytClient, InsuranceCheck, not_configured
 from service.db import ReadRecord, Store
+from service.desk import install_desk
 from service.events import EventBus
 from service.metrics import CONTENT_TYPE, Metrics
 from service.photos import PhotoCache
@@ -241,6 +242,7 @@ def create_app(
         )
     app.include_router(_api_router(settings), prefix="/api/v1")
     app.include_router(_root_router())
+    install_desk(app, settings)
     return app
 
 
