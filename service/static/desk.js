@@ -17,6 +17,7 @@ const T = {
     login_title: "Đăng nhập bàn tiếp đón",
     login_hint: "Nhập khóa của bàn này (do bộ phận CNTT cấp). Khóa chỉ được giữ đến khi đóng thẻ trình duyệt.",
     key_label: "Khóa bàn tiếp đón",
+    login_demo: "Chế độ giả lập: khóa demo được in ra khi chạy cccd serve --simulated.",
     login_button: "Đăng nhập",
     login_wrong: "Khóa không đúng: kiểm tra lại khóa của bàn",
     login_empty: "Nhập khóa của bàn tiếp đón",
@@ -137,6 +138,7 @@ const T = {
     login_title: "Desk log-in",
     login_hint: "Enter this desk's key (from the IT team). It is kept only until this browser tab is closed.",
     key_label: "Desk key",
+    login_demo: "Simulated mode: the demo key is printed by cccd serve --simulated.",
     login_button: "Log in",
     login_wrong: "Wrong key: check this desk's key",
     login_empty: "Enter the desk key",
@@ -170,7 +172,7 @@ const T = {
     history_reading: "Reading",
     history_not_genuine: "Not verified",
     refresh: "Refresh",
-    demo_title: "Simulated mode: put a sample card on the chosen reader",
+    demo_title: "Demo: put a sample card on the chosen reader",
     demo_card: "Citizen (fictional)",
     demo_fault: "Card fault",
     demo_insert: "Put card on",
@@ -1163,6 +1165,9 @@ function init() {
   $("demo-insert").addEventListener("click", () => demoCard(true));
   $("demo-remove").addEventListener("click", () => demoCard(false));
   applyLanguage();
+  // /healthz needs no key: it tells the log-in screen whether this is the demo service.
+  fetch("/healthz", { cache: "no-store" }).then((r) => r.json())
+    .then((h) => { $("login-demo").hidden = !h.simulated; }).catch(() => {});
   const saved = sessionStorage.getItem(KEY_STORE);
   if (saved) {
     login(saved).catch(() => logout(""));

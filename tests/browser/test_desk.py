@@ -120,6 +120,14 @@ def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
     page.wait_for_selector("#ins-pill.ok")
     assert "đã lưu" not in page.text_content("#ins-meta")
 
+    # Keyboard alone reaches every control of the result.
+    page.focus("#id-input")
+    reached = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id"))
+    assert {"copy-text", "copy-his", "next-patient", "ins-again", "demo-insert"} <= reached
+
     # English switch: labels and badges change, the data does not.
     page.click("#lang")
     assert page.locator("html").get_attribute("lang") == "en"
@@ -186,6 +194,18 @@ def test_expired_card_is_marked(page: Any) -> None:
     assert page.locator("[data-badge='expired']").count() == 1
 
 
+def test_repaired_text_is_flagged(page: Any) -> None:
+    """A chip whose DG13 holds TCVN3 bytes: the name shows repaired, with a notice."""
+    open_desk(page)
+    put_card(page, VALID_ID, fault="dg13_tcvn3")
+    scan_by_keyboard(page, VALID_ID)
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-name").casefold() == VALID_NAME.casefold()
+    assert page.locator("[data-badge='repaired']").text_content() == "Đã sửa lỗi chữ"
+    notices = page.text_content("#notices")
+    assert "TCVN3" in notices and "Họ và tên" in notices
+
+
 def test_card_removed_mid_read_says_put_it_back(page: Any) -> None:
     open_desk(page)
     put_card(page, VALID_ID, fault="removed_after=12", reader=READER_2)
@@ -224,6 +244,7 @@ def test_qr_payload_from_a_wedge_scanner(page: Any) -> None:
 
 def test_wrong_desk_key_is_refused(page: Any) -> None:
     page.goto(f"{page.base_url}/desk")
+    page.wait_for_selector("#login-demo:not([hidden])")  # the demo service says where the key is
     page.fill("#key-input", "not-the-desk-key-at-all")
     page.keyboard.press("Enter")
     page.wait_for_selector("#login-error:not([hidden])")
