@@ -641,7 +641,9 @@ def _api_router(settings: Settings) -> APIRouter:
                     slug="unknown-citizen",
                     title="No fictional citizen has that ID number",
                 ) from None
-            target.insert(chip, faults=tuple(faults))
+            from fixtures.faults import fault_name
+
+            target.insert(chip, faults=tuple(fault_name(f) for f in faults))
             ctx.store.audit(
                 desk=desk.name, action="demo_card", outcome="inserted", id_number=body.id_number
             )

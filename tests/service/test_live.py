@@ -173,7 +173,13 @@ def test_card_removed_mid_scan(live: LiveServer) -> None:
     USED_IDS.add(person)
     with live.client() as desk:
         put_card(desk, READER_2, person, "removed_after=12")
+        # A card with a parameterised fault must not break the event stream for every desk.
+        listener = EventListener(live)
+        readers = desk.get("/api/v1/readers").json()["readers"]
+        assert any(r.get("faults") == ["removed_after=12"] for r in readers)
         body = finished(desk, scan(desk, READER_2, person))
+        listener.stop.set()
+        assert listener.states(body["id"])[-1:] == ["failed"]
         assert body["state"] == "failed"
         problem: Any = body["problem"]
         assert problem["type"].endswith("/card-removed")
