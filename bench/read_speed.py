@@ -104,29 +104,16 @@ def _access(citizen: str) -> tuple[AccessKey, ReadOptions]:
 
 def run_one(citizen: str, link: str, extended: bool, strategy: str) -> Result:
     key, base = _access(citizen)
-    options = dataclasses.replace(base, ladder=STRATEGIES[strategy].ladder)
+    options = dataclasses.replace(STRATEGIES[strategy], allow_pace=base.allow_pace)
     process = _simulator(citizen, link, extended)
     try:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         with PCSCTransport(READER, timeout=30.0) as transport:
-            try:
-                card = read_card(transport, key, options=options)
-                chip_auth = (
-                    f"CA {card.chip_authentication.outcome}, "
-                    f"AA {card.active_authentication.outcome}"
-                )
-            except (ImportError, AttributeError) as exc:  # CA/AA code not in this tree yet
-                chip_auth = f"not run ({type(exc).__name__})"
-                card = None
-        if card is None:
-            process.terminate()
-            process.wait()
-            _present(False)
-            process = _simulator(citizen, link, extended)
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            with PCSCTransport(READER, timeout=30.0) as transport:
-                card = read_card(transport, key, options=options, authenticate_chip=False)
+            card = read_card(transport, key, options=options)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        chip_auth = (
+            f"CA {card.chip_authentication.outcome}, AA {card.active_authentication.outcome}"
+        )
         assert card.complete
     finally:
         process.terminate()
