@@ -58,7 +58,8 @@ class BACKey:
         if len(number) == 12 and number.isdigit():
             raise InvalidKeyError(
                 "a 12-digit CCCD ID number is not the document number: the chip's document "
-                f"number is its last 9 digits ({number[3:]}); or use CANKey/keys_for_id_number"
+                "number is its last 9 digits (without the 3-digit province code); or use "
+                "CANKey / keys_for_id_number"
             )
         if not number or len(number) > 22:
             raise InvalidKeyError("document number must be 1 to 22 characters")
