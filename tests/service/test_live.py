@@ -178,6 +178,9 @@ def test_card_removed_mid_scan(live: LiveServer) -> None:
         readers = desk.get("/api/v1/readers").json()["readers"]
         assert any(r.get("faults") == ["removed_after=12"] for r in readers)
         body = finished(desk, scan(desk, READER_2, person))
+        deadline = time.monotonic() + 10
+        while "failed" not in listener.states(body["id"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
         listener.stop.set()
         assert listener.states(body["id"])[-1:] == ["failed"]
         assert body["state"] == "failed"
