@@ -40,6 +40,7 @@ MAX_APDUS_PER_FILE = 4096
 SW_END_OF_FILE = 0x6282
 SW_OFFSET_BEYOND_END = 0x6B00
 # What chips answer an SFI READ BINARY they do not support (6A82 too: try the FID to be sure).
+CARD_ACCESS_ABSENT = frozenset({0x6A82, 0x6982, 0x6A86, 0x6B00, 0x6D00, 0x6985})
 SFI_NOT_SUPPORTED = frozenset({0x6A81, 0x6A82, 0x6A86, 0x6B00, 0x6D00, 0x6E00, 0x6986})
 WRONG_LENGTH = 0x6700
 
@@ -289,19 +290,25 @@ def _strip_do53(data: bytes) -> bytes:
 
 
 def _read_card_access(transport: Transport) -> bytes | None:
-    """EF.CardAccess before any applet is selected: SELECT by FID with P1=02, then read.
-    Returns None when the card has none (a BAC-only card)."""
+    """EF.CardAccess before any applet is selected: SELECT by FID with P1=02, or READ BINARY
+    by SFI when the card does not take that SELECT. None when the card has none (BAC only)."""
     plain = Session(
-        transport, None, AccessReport(), ReadOptions(ladder=(256, 223, 128)), ApduStats()
+        transport,
+        None,
+        AccessReport(),
+        ReadOptions(ladder=(256, 223, 128), use_sfi=False),
+        ApduStats(),
     )
+    info = FILES["CardAccess"]
     try:
-        response = plain.send(select_file(FILES["CardAccess"].fid, p1=0x02))
-        if response.sw in (0x6A82, 0x6A86, 0x6D00, 0x6985):
+        response = plain.send(select_file(info.fid, p1=0x02))
+        if response.sw == 0x9000:
+            return plain._read(info.name, None, None)
+        if response.sw == 0x6A82:
             return None
-        response.check("SELECT EF.CardAccess")
-        return plain._read("CardAccess", None, None)
+        return plain._read(info.name, info.sfi, None)  # SELECT refused: try the SFI
     except StatusWordError as exc:
-        if exc.sw in (0x6A82, 0x6982, 0x6B00, 0x6D00):
+        if exc.sw in CARD_ACCESS_ABSENT:
             return None
         raise
 

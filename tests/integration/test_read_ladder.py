@@ -161,3 +161,33 @@ def test_sm_error_from_chip_ends_the_session() -> None:
     with pytest.raises(Exception, match="6988"):
         session.read_file("DG1")
     assert session.sm is not None and session.sm.dead
+
+
+def test_card_access_by_sfi_when_select_by_fid_is_refused() -> None:
+    from fixtures.cards import build_card, chip_for_card
+    from reader import CANKey
+    from reader.apdu import Response
+
+    card = build_card("017072769692")
+    chip = chip_for_card(card)
+    original = chip._select
+
+    def no_fid_select_in_mf(command):  # type: ignore[no-untyped-def]
+        if command.p1 == 0x02:
+            return Response(b"", 0x6A86)
+        return original(command)
+
+    chip._select = no_fid_select_in_mf  # type: ignore[method-assign]
+    session = open_session(chip, CANKey(card.can))
+    assert session.access.card_access == card.files["CardAccess"]
+    assert session.access_protocol == "PACE"
+
+
+def test_slow_card_fault_delays_every_apdu() -> None:
+    import time
+
+    chip = SimulatedChip(_files(), bac_key=KEY, faults=[F.Slow(0.02)])
+    started = time.perf_counter()
+    session = open_session(chip, KEY)
+    session.read_file("DG1")
+    assert time.perf_counter() - started >= 0.02 * chip.counters.apdus
