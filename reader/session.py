@@ -39,8 +39,9 @@ MAX_FILE_SIZE = 512 * 1024
 MAX_APDUS_PER_FILE = 4096
 SW_END_OF_FILE = 0x6282
 SW_OFFSET_BEYOND_END = 0x6B00
-# What chips answer an SFI READ BINARY they do not support (6A82 too: try the FID to be sure).
+# What a card without EF.CardAccess answers (a BAC-only card).
 CARD_ACCESS_ABSENT = frozenset({0x6A82, 0x6982, 0x6A86, 0x6B00, 0x6D00, 0x6985})
+# What chips answer an SFI READ BINARY they do not support (6A82 too: try the FID to be sure).
 SFI_NOT_SUPPORTED = frozenset({0x6A81, 0x6A82, 0x6A86, 0x6B00, 0x6D00, 0x6E00, 0x6986})
 WRONG_LENGTH = 0x6700
 
@@ -163,13 +164,14 @@ class Session:
                 try:
                     return self._read(name, info.sfi, progress)
                 except StatusWordError as exc:
-                    if exc.sw in SFI_NOT_SUPPORTED and not (self.sm and self.sm.dead):
-                        # Some chips take no SFI reads: select by FID from now on.
-                        self._use_sfi = False
-                        log.debug("READ BINARY by SFI refused (%04X): selecting by FID", exc.sw)
-                    else:
+                    if exc.sw not in SFI_NOT_SUPPORTED or (self.sm and self.sm.dead):
                         raise
-            self.select(name)
+                    log.debug("READ BINARY by SFI refused (%04X): selecting by FID", exc.sw)
+                self.select(name)
+                # The FID works where the SFI did not: this chip takes no SFI reads.
+                self._use_sfi = False
+            else:
+                self.select(name)
             return self._read(name, None, progress)
         except ParseError as exc:
             raise exc.in_file(name) from None
