@@ -5,7 +5,8 @@ Public API (ARCHITECTURE.md): ``Transport``, ``ReplayTransport``, ``BACKey``, ``
 ``keys_for_id_number``, ``open_session``, ``read_card``, ``lds.parse_*``.
 """
 
-from reader.card import AuthOutcome, CardRead, IncompleteReadError, ReadStats, read_card
+from reader.card import CardRead, IncompleteReadError, ReadStats, read_card
+from reader.chipauth import AuthOutcome
 from reader.errors import (
     AccessDeniedError,
     CardError,

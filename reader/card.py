@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reader import lds
+from reader import chipauth, lds
+from reader.chipauth import AuthOutcome
 from reader.errors import CardError, ParseError, StatusWordError, TransportError
 from reader.files import EAC_PROTECTED, TAG_TO_NAME
 from reader.keys import AccessKey
@@ -35,21 +36,6 @@ class ReadStats:
     bytes_sent: int
     bytes_received: int
     seconds: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuthOutcome:
-    """The result of Chip or Active Authentication: ``outcome`` is "passed", "failed",
-    "not_attempted" or "error"; ``reason`` says why; ``transcript`` keeps what was sent and
-    received so it can be checked again offline."""
-
-    outcome: str
-    reason: str
-    transcript: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def not_attempted(cls, reason: str) -> AuthOutcome:
-        return cls(outcome="not_attempted", reason=reason)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -137,6 +123,9 @@ def read_card(
 
 
 def _read_one(session: Session, result: CardRead, name: str, progress: ProgressFn | None) -> None:
+    """Read and parse one file. A file that is absent, or whose bytes on the chip are not
+    even a whole TLV (truncated, hostile length), is recorded and the read goes on: what the
+    other files prove is not lost."""
     try:
         result.files[name] = session.read_file(name, progress)
     except StatusWordError as exc:
@@ -144,6 +133,9 @@ def _read_one(session: Session, result: CardRead, name: str, progress: ProgressF
             result.missing[name] = f"{exc.sw:04X}"
             return
         raise
+    except ParseError as exc:
+        result.parse_errors[name] = str(exc.in_file(name))
+        return
     _parse_into(result, name)
 
 
@@ -174,10 +166,6 @@ def _authenticate_chip(
     aa_challenge: bytes | None,
     aa_verifier: Callable[[bytes, bytes, bytes, bytes | None], bool] | None,
 ) -> None:
-    try:
-        from reader import chipauth
-    except ImportError:
-        return
     result.chip_authentication, result.active_authentication = chipauth.authenticate(
         session,
         result.files,

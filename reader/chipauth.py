@@ -7,7 +7,7 @@ MSE:Set KAT (0022 41A6), AES through MSE:Set AT (0022 41A4) + GENERAL AUTHENTICA
 messaging then restarts with the new keys (SSC 0). The chip proves it holds the private key
 only by answering correctly under the new keys, so a protected SELECT EF.COM follows.
 
-Outcomes are data (``reader.card.AuthOutcome``): "passed", "failed" (the chip answered, and
+Outcomes are data (``AuthOutcome``): "passed", "failed" (the chip answered, and
 the answer proves it does not hold the key: a clone), "not_attempted", "error" (the protocol
 could not run). They count only when passive authentication holds -- that is ``verify``'s
 call. Randomness: CA draws its ephemeral key; AA draws its 8-byte challenge, last of all.
@@ -16,13 +16,13 @@ call. Randomness: CA draws its ephemeral key; AA draws its 8-byte challenge, las
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ecdsa import ellipticcurve
 
 from reader import tlv
 from reader.apdu import Command, select_file
-from reader.card import AuthOutcome
 from reader.errors import (
     CardError,
     ParseError,
@@ -57,6 +57,22 @@ from reader.session import Session
 RandomFn = Callable[[int], bytes]
 AAVerifier = Callable[[bytes, bytes, bytes, "bytes | None"], bool]
 AA_CHALLENGE_LENGTH = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthOutcome:
+    """The result of Chip or Active Authentication. ``outcome`` is "passed", "failed",
+    "not_attempted", "signed" (AA answered; ``verify`` checks the signature) or "error";
+    ``reason`` says why; ``transcript`` keeps what was sent and received so it can be
+    checked again offline."""
+
+    outcome: str
+    reason: str
+    transcript: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def not_attempted(cls, reason: str) -> AuthOutcome:
+        return cls(outcome="not_attempted", reason=reason)
 
 
 def ca_group(key: PublicKeyInfo) -> Group:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from reader.card import AuthOutcome, CardRead
+from reader.card import CardRead
+from reader.chipauth import AuthOutcome
 from reader.errors import ParseError
 from reader.lds.dg13 import FIELD_NAMES
 from verify.active_auth import verify_active_authentication
@@ -23,6 +24,7 @@ from verify.identity import build_identity as identity_from_fields
 from verify.passive import PassiveAuthResult, Policy, passive_authentication
 from verify.qr import parse_qr
 from verify.trust import TrustStore
+from verify.vntext import cp1252_text
 
 COUNTED = "passed"
 
@@ -181,6 +183,7 @@ def dg13_fields(dg13: Any) -> dict[str, object]:
         values[name] = value.text if hasattr(value, "text") else value
     values["father_name"], values["mother_name"] = dg13.father_name, dg13.mother_name
     values["no_expiry"] = dg13.no_expiry
+    extra = dict(dg13.extra)
     for number in dg13.invalid_text_fields:
         raw = dg13.field_bytes(number)
         texts = [legacy_text(chunk) for chunk in raw]
@@ -188,12 +191,16 @@ def dg13_fields(dg13: Any) -> dict[str, object]:
             values["father_name"], values["mother_name"] = [*texts, None, None][:2]
         elif number in DG13_NAMES and texts:
             values[DG13_NAMES[number]] = texts[0]
+        elif number in extra and texts:
+            extra[number] = texts[0]
+    values["extra"] = extra
     return values
 
 
 def legacy_text(raw: bytes) -> str:
-    """Bytes that are not UTF-8, as the Windows-1252 text an old screen would show."""
-    return raw.decode("cp1252", errors="replace")
+    """Bytes that are not UTF-8, as the Windows-1252 text an old screen would show. The five
+    bytes CP1252 leaves undefined are VISCII letters (0x90 is "Ồ"), so they must survive."""
+    return cp1252_text(raw)
 
 
 def dg1_fields(dg1: Any) -> dict[str, object]:

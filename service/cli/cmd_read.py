@@ -50,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="with --simulated: faults to put on the card (e.g. tampered clone)",
     )
     read.add_argument("--trust", metavar="DIR", help="CSCA trust-store directory")
-    read.add_argument("--at", metavar="DATE", help="verify as of this date (YYYY-MM-DD)")
+    read.add_argument(
+        "--at", metavar="DATE", type=_iso_date, help="verify as of this date (YYYY-MM-DD)"
+    )
     read.add_argument("--json", action="store_true", help="print JSON")
     read.add_argument("--dump", metavar="DIR", help="write the raw files (COM.bin, DG1.bin ...)")
     read.set_defaults(func=run_read)
@@ -60,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     verify.add_argument("directory", metavar="DUMP_DIR")
     verify.add_argument("--trust", metavar="DIR", help="CSCA trust-store directory")
-    verify.add_argument("--at", metavar="DATE", help="verify as of this date (YYYY-MM-DD)")
+    verify.add_argument(
+        "--at", metavar="DATE", type=_iso_date, help="verify as of this date (YYYY-MM-DD)"
+    )
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.set_defaults(func=run_verify)
 
@@ -68,6 +72,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     inspect.add_argument("directory", metavar="DIR")
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(func=run_inspect)
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, not {value!r}") from None
 
 
 def access_key(args: argparse.Namespace) -> AccessKey:
@@ -103,7 +114,7 @@ def _trust(args: argparse.Namespace) -> Any:
     from verify.trust import TrustStore
 
     if args.trust:
-        return TrustStore.from_directory(args.trust)
+        return _report_problems(TrustStore.from_directory(args.trust))
     if getattr(args, "simulated", None):
         from fixtures.cards import trust_store_for_tests
 
@@ -111,12 +122,23 @@ def _trust(args: argparse.Namespace) -> Any:
     from service.cli.cmd_trust import default_trust_dir
 
     directory = Path(default_trust_dir())
-    return TrustStore.from_directory(directory) if directory.is_dir() else TrustStore()
+    if not directory.is_dir():
+        return TrustStore()
+    return _report_problems(TrustStore.from_directory(directory))
+
+
+def _report_problems(store: Any) -> Any:
+    """Files in the trust directory that were not trusted: the operator must know."""
+    for problem in store.problems:
+        print(f"cccd: trust store: not used: {problem}", file=sys.stderr)
+    return store
 
 
 def _when(args: argparse.Namespace) -> datetime:
-    if getattr(args, "at", None):
-        return datetime.combine(date.fromisoformat(args.at), datetime.min.time(), UTC)
+    at = getattr(args, "at", None)
+    if at:
+        day = at if isinstance(at, date) else _iso_date(str(at))  # `cccd watch` passes text
+        return datetime.combine(day, datetime.min.time(), UTC)
     return datetime.now(UTC)
 
 
@@ -159,6 +181,8 @@ def _show(card: CardRead, args: argparse.Namespace) -> int:
         print(json.dumps(check_json(result, card), ensure_ascii=False, indent=2))
     else:
         print_human(result, card)
+        for warning in result.passive.warnings:
+            print(f"Warning:        {warning.message}")
     return 0 if result.status in ("verified", "signer_not_trusted") else 1
 
 
@@ -186,8 +210,12 @@ def read_dump(directory: Path) -> dict[str, bytes]:
 
 def card_from_dump(directory: Path) -> CardRead:
     from reader.card import ReadStats, parse_one
+    from reader.chipauth import AuthOutcome
 
     files = read_dump(directory)
+    offline = AuthOutcome.not_attempted(
+        "a saved dump: chip and active authentication need the card itself"
+    )
     card = CardRead(
         files=files,
         parsed={},
@@ -196,6 +224,8 @@ def card_from_dump(directory: Path) -> CardRead:
         stats=ReadStats(apdus=0, bytes_sent=0, bytes_received=0, seconds=0.0),
         access_protocol="(dump)",
         complete=True,
+        chip_authentication=offline,
+        active_authentication=offline,
     )
     for name, raw in files.items():
         parsed, error = parse_one(name, raw)

@@ -15,7 +15,7 @@ from fixtures.chip import SimulatedChip
 from fixtures.citizens import load_citizens
 from reader import BACKey, CANKey, ReadOptions, read_card
 from reader.card import IncompleteReadError
-from reader.errors import AccessDeniedError, ParseError
+from reader.errors import AccessDeniedError
 from reader.keys import check_digit
 
 BAC_ONLY = ReadOptions(allow_pace=False)
@@ -103,10 +103,13 @@ def test_bad_mac_gets_6988() -> None:
     assert chip.transmit(bytes(wrapped)) == b"\x69\x88"
 
 
-def test_truncated_file_fault_is_a_parse_error_naming_the_file() -> None:
+def test_truncated_file_is_reported_and_the_other_files_kept() -> None:
     card = build_card("001185483324", faults=["truncated_file"])
-    with pytest.raises(ParseError, match="DG2"):
-        read_card(chip_for_card(card), card.bac_key, options=BAC_ONLY)
+    result = read_card(chip_for_card(card), card.bac_key, options=BAC_ONLY)
+    assert "DG2" not in result.files
+    assert "DG2" in result.parse_errors["DG2"] and "declared" in result.parse_errors["DG2"]
+    assert result.files["DG13"] == card.files["DG13"]
+    assert result.chip_authentication.outcome == "passed"
 
 
 def test_dg13_alternative_layout_and_legacy_bytes_still_parse() -> None:
