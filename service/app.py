@@ -455,6 +455,9 @@ def _api_router(settings: Settings) -> APIRouter:
             if scan.problem is not None:
                 summary["problem"] = scan.problem.get("title")
             items.append(summary)
+        # The list shows names and ID numbers: a lookup like any other (subjects in the
+        # per-scan records; this one says who listed how many).
+        ctx.store.audit(desk=desk.name, action="scan_list", outcome=f"{len(items)} listed")
         return {"scans": items}
 
     @router.get("/scans/{scan_id}", summary="A scan's state, progress and result")
@@ -469,14 +472,17 @@ def _api_router(settings: Settings) -> APIRouter:
     ) -> dict[str, Any]:
         scan = _scan_or_404(ctx, scan_id)
         await ctx.scans.wait(scan, wait)
-        if scan.result is not None and scan.result.get("identity"):
-            await asyncio.to_thread(
-                ctx.store.audit,
-                desk=desk.name,
-                action="scan_result",
-                outcome="served",
-                id_number=scan.result["identity"].get("id_number"),
-            )
+        if scan.result is not None:
+            # A card that is not genuine still shows its (unverified) data: audited too.
+            shown = scan.result.get("identity") or scan.result.get("unverified_identity")
+            if shown:
+                await asyncio.to_thread(
+                    ctx.store.audit,
+                    desk=desk.name,
+                    action="scan_result",
+                    outcome="served" if scan.result.get("identity") else "served_unverified",
+                    id_number=shown.get("id_number"),
+                )
         return scan.to_json(position=ctx.scans.position(scan))
 
     @router.get(
@@ -491,6 +497,15 @@ def _api_router(settings: Settings) -> APIRouter:
         scan = _scan_or_404(ctx, scan_id)
         if scan.photo_jpeg is None:
             raise Problem(status=404, slug="no-photo", title="This scan has no face image")
+        shown = (scan.result or {}).get("identity") or (scan.result or {}).get(
+            "unverified_identity"
+        )
+        ctx.store.audit(
+            desk=desk.name,
+            action="scan_photo",
+            outcome="served",
+            id_number=(shown or {}).get("id_number"),
+        )
         return Response(
             scan.photo_jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"}
         )

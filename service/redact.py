@@ -2,10 +2,10 @@
 issue 9 "Security": no ID numbers, names or photos in logs).
 
 It rewrites every record it sees: 12-digit CCCD and 9-digit CMND numbers (also inside URLs
-such as ``/citizens/001185483324``), search parameters in access-log URLs, and any name the
-service registered as sensitive while handling a card (``SensitiveValues``). It is attached to
-handlers, not loggers, because a filter on a logger does not see records its children
-propagate.
+such as ``/citizens/001185483324``), search parameters and BHYT card codes in access-log URLs,
+and any name the service registered as sensitive while handling a card (``SensitiveValues``).
+It is attached to handlers, not loggers, because a filter on a logger does not see records its
+children propagate.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from verify import vntext
 
 _NUMBERS = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
 _QUERY = re.compile(
-    r"([?&](?:q|id_number|can|qr|full_name|name|date_of_birth|token|id_token|password)=)"
+    r"([?&](?:q|id_number|can|qr|card_code|full_name|name|date_of_birth"
+    r"|token|id_token|password)=)"
     r"[^&\s\"']*",
     re.IGNORECASE,
 )

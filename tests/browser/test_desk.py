@@ -5,6 +5,7 @@ warning; a wrong ID number shows the plain-language error. Saves docs/desk.png."
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -263,3 +264,50 @@ def test_page_loads_nothing_from_outside(page: Any) -> None:
     ), urls
     csp = page.request.get(f"{page.base_url}/desk").headers["content-security-policy"]
     assert "default-src 'self'" in csp
+
+
+def test_new_insurance_card_fits_the_screen_and_is_labelled(page: Any) -> None:
+    """BHYT 004 (a new card was issued): the new card code and clinic show; the result view fits
+    1366x768 without sideways scrolling; every control has an accessible name."""
+    open_desk(page)
+    put_card(page, "079198409238")
+    scan_by_keyboard(page, "079198409238")
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-name") == "LÊ HOÀNG NGỌC ÁNH"
+    assert page.text_content("#r-ethnicity") == "Kinh"
+    page.wait_for_selector("#ins-fields:has-text('Mã thẻ mới')")
+    fields = page.text_content("#ins-fields")
+    assert "DN1797993040325" in fields and "79002" in fields
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('input, select, button')]
+        .filter(e => e.offsetParent !== null)
+        .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label') ||
+                       e.getAttribute('aria-labelledby') || e.textContent.trim()))
+        .map(e => e.id || e.outerHTML.slice(0, 60))""")
+    assert unnamed == []
+    assert page.errors == []
+
+
+def test_no_trust_store_badge(page: Any) -> None:
+    """A service without a CSCA trust store answers ``signer_not_trusted`` with
+    ``report.trust_store = "not_configured"`` (tests/service/test_units.py); the page must say
+    so instead of "Chip genuine". The simulated service always has the test trust store, so the
+    scan answer is rewritten in flight to what such a service returns."""
+
+    def without_trust(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        result = body.get("result")
+        if result:
+            result.update(verdict="signer_not_trusted", genuine=False)
+            result["report"]["trust_store"] = "not_configured"
+        route.fulfill(response=response, body=json.dumps(body))
+
+    page.route(re.compile(r".*/api/v1/scans/[^/?]+(\?.*)?$"), without_trust)
+    open_desk(page)
+    put_card(page, VALID_ID)
+    scan_by_keyboard(page, VALID_ID)
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.locator("[data-badge='no-trust-store']").count() == 1
+    assert page.locator("[data-badge='genuine']").count() == 0
+    assert page.text_content("#r-name") == VALID_NAME

@@ -235,6 +235,59 @@ def test_wrong_key_is_401_and_audited(live: LiveServer) -> None:
     assert lookups and all(r["subject"].startswith("h:") for r in lookups)
 
 
+def audit_rows(live: LiveServer) -> list[dict[str, str]]:
+    export = live.data_dir / "audit-all.csv"
+    subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "audit", "export", "--output", str(export)],
+        cwd=ROOT,
+        env=live.env,
+        check=True,
+        capture_output=True,
+    )
+    return list(csv.DictReader(io.StringIO(export.read_text("utf-8"))))
+
+
+def test_every_lookup_is_audited(live: LiveServer) -> None:
+    """Each way personal data leaves the service leaves an audit record with the subject."""
+    person, forged = "017072769692", "017075694372"
+    USED_IDS.update({person, forged})
+    with live.client("desk-2") as desk:
+        before = len(audit_rows(live))
+        put_card(desk, READER_1, person)
+        scan_id = scan(desk, READER_1, person)
+        assert finished(desk, scan_id)["state"] == "done"
+        assert desk.get(f"/api/v1/scans/{scan_id}/photo").status_code == 200
+        assert desk.get("/api/v1/scans").json()["scans"]
+        assert desk.get(f"/api/v1/citizens/{person}").status_code == 200
+        assert desk.get(f"/api/v1/citizens/{person}/photo").status_code == 200
+        assert desk.get(f"/api/v1/citizens/{person}/insurance").status_code == 200
+        assert desk.get("/api/v1/citizens", params={"q": "duc"}).status_code == 200
+        qr = desk.post("/api/v1/qr", json={"payload": f"{person}||A B|02111972|Nam|X|15072021"})
+        assert qr.status_code == 200, qr.text
+        put_card(desk, READER_1, forged, "forged")
+        bad = finished(desk, scan(desk, READER_1, forged))
+        assert bad["result"]["verified"] is False  # type: ignore[index]
+        assert desk.get("/api/v1/citizens/000000000000").status_code == 404
+    rows = [r for r in audit_rows(live)[before:] if r["desk"] == "desk-2"]
+    actions = {(r["action"], r["outcome"]) for r in rows}
+    for expected in (
+        ("scan", "verified"),
+        ("scan_result", "served"),
+        ("scan_photo", "served"),
+        ("lookup", "found"),
+        ("photo", "served"),
+        ("qr", "parsed"),
+        ("scan_result", "served_unverified"),
+        ("lookup", "not_found"),
+    ):
+        assert expected in actions, (expected, sorted(actions))
+    assert any(a == "insurance" and o.startswith("usable") for a, o in actions)
+    assert any(a == "search" for a, _ in actions) and any(a == "scan_list" for a, _ in actions)
+    subjects = {r["subject"] for r in rows if r["action"] in ("lookup", "photo", "scan_photo")}
+    assert len(subjects - {""}) >= 2 and all(s.startswith("h:") for s in subjects - {""})
+    assert person not in json.dumps(rows)
+
+
 def test_rate_limit_gives_429(live: LiveServer) -> None:
     codes = []
     with live.client("desk-flood") as flood:

@@ -101,6 +101,7 @@ def test_log_redaction_filter() -> None:
     try:
         logger.warning("read %s for %s (old %s)", "001185483324", "Nguyễn Thị Hương", "115371813")
         logger.warning('"GET /api/v1/citizens?q=nguyen+thi&date_of_birth=1985-03-14 HTTP/1.1"')
+        logger.warning('"GET /api/v1/citizens/[x]/insurance?card_code=GD4010157106125 HTTP/1.1"')
         logger.warning("folded nguyen thi huong, 4-digit 2024 and 10 digits 0157106125 stay")
         try:
             raise ValueError("bad 001185483324")
@@ -112,6 +113,7 @@ def test_log_redaction_filter() -> None:
     assert "001185483324" not in text and "115371813" not in text
     assert "Hương" not in text and "nguyen thi huong" not in text
     assert "q=[redacted]" in text and "1985-03-14" not in text
+    assert "card_code=[redacted]" in text and "GD4010157106125" not in text
     assert "2024" in text and "0157106125" in text and "ValueError" in text
     assert redact(
         "token=abc&password=def"
@@ -165,3 +167,21 @@ def test_access_request_needs_exactly_one_key() -> None:
         access_request(id_number="001185483324", can="483324")
     with pytest.raises(KeyRequestError):
         access_request(document_number="185483324")
+
+
+def test_without_a_trust_store_the_read_says_so() -> None:
+    """No CSCA trust store: a sound card is served flagged ``trust_store: not_configured`` (the
+    desk page's "Trust store not configured" badge); a forged one is still refused."""
+    from fixtures.cards import chip_for_citizen, trust_store_for_tests
+    from service.scanner import read, verify_read
+
+    person = "017072769692"
+    keys = access_request(id_number=person).keys
+    sound = verify_read(read(chip_for_citizen(person), keys), None)
+    assert sound.status == "signer_not_trusted" and not sound.genuine
+    assert sound.accepted and sound.report["trust_store"] == "not_configured"
+    assert "no trust store" in sound.reason
+    trusted = verify_read(read(chip_for_citizen(person), keys), trust_store_for_tests())
+    assert trusted.genuine and trusted.report["trust_store"] == "configured"
+    forged = verify_read(read(chip_for_citizen(person, faults=["tampered"]), keys), None)
+    assert not forged.accepted and forged.status == "invalid"
