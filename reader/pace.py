@@ -20,6 +20,7 @@ Elliptic-curve arithmetic is the maintained ``ecdsa`` package's (fast with gmpy2
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -652,7 +653,7 @@ class PaceTerminal:
         expected = self.suite.mac(
             self._ks_mac, public_key_object(self.protocol.oid, self._mapped, self._public)
         )
-        if token != expected:
+        if not hmac.compare_digest(token, expected):
             raise SecureMessagingError(
                 "PACE: the chip's authentication token does not verify (not the chip that "
                 "knows the password, or a corrupted answer)"
@@ -868,7 +869,7 @@ class PaceChip:
             expected = suite.mac(
                 self.ks_mac, public_key_object(protocol.oid, self.mapped, self.public)
             )
-            if token != expected:
+            if not hmac.compare_digest(token, expected):
                 self.reset()
                 return b"", 0x6300
             answer = [

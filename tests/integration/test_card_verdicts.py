@@ -3,12 +3,16 @@ judged by ``verify.check_card``: the verdict a desk must see (issues 3, 5, 6).""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from fixtures.cards import build_card, chip_for_card, trust_store_for_tests
+from fixtures import pki
+from fixtures.cards import CardProfile, build_card, chip_for_card, trust_store_for_tests
 from reader import CANKey, read_card
+from service.cli.main import main
 from verify.check import CardCheck, check_card
 
 AT = datetime(2026, 11, 28, tzinfo=UTC)
@@ -79,3 +83,66 @@ def test_legacy_encoded_dg13_is_repaired_and_says_so() -> None:
     assert result.identity is not None
     assert result.identity.full_name == "Trần Văn Đức"
     assert {r.field for r in result.identity.repairs} >= {"full_name"}
+
+
+@pytest.mark.parametrize("profile", pki.PROFILES)
+def test_every_pki_profile_of_the_card_factory(profile: str) -> None:
+    """A whole simulated card per PKI profile, read over PACE: verified with its CSCA
+    installed, signer_not_trusted with only another profile's CSCA, and CA counted only in
+    the first case."""
+    card = build_card(ID, profile=CardProfile(pki=profile))
+    result = read_card(chip_for_card(card), CANKey(card.can))
+    trusted = check_card(result, trust_store_for_tests((profile,)), at=AT)
+    assert trusted.status == "verified", trusted.passive.reason
+    assert pki.csca(profile).name.human_friendly in (trusted.passive.chain.anchor or "")
+    assert trusted.not_a_clone
+    other = "p256" if profile != "p256" else "brainpool512"
+    untrusted = check_card(result, trust_store_for_tests((other,)), at=AT)
+    assert untrusted.status == "signer_not_trusted"
+    assert untrusted.passive.signature.status == "valid"
+    assert not untrusted.not_a_clone
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_verify_of_a_dump_human_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    dump, trust = tmp_path / "dump", tmp_path / "trust"
+    assert _cli(capsys, "read", "--simulated", ID, "--dump", str(dump), "--json")[0] == 0
+    code, out, _ = _cli(capsys, "verify", str(dump))
+    assert code == 0 and "not in the trust store" in out
+    assert "need the card itself" in out  # not "not offered": DG14 is there, the chip is not
+
+    trust.mkdir()
+    (trust / "csca.der").write_bytes(pki.csca("brainpool512").der)
+    (trust / "dsc.der").write_bytes(pki.document_signer("brainpool512").der)
+    code, out, err = _cli(capsys, "verify", str(dump), "--trust", str(trust))
+    assert code == 0 and out.startswith("Verdict:            GENUINE")
+    assert "dsc.der: not a CA certificate" in err  # an unusable trust file is not silent
+
+    code, out, _ = _cli(capsys, "verify", str(dump), "--trust", str(trust), "--at", "2040-01-01")
+    assert code == 0 and "GENUINE" in out
+    assert "Warning:" in out and "not a forgery" in out  # the DSC expired in 2036
+
+    code, out, _ = _cli(capsys, "verify", str(dump), "--trust", str(trust), "--json")
+    document = json.loads(out)
+    assert document["status"] == "verified" and document["genuine"] is True
+    assert document["passive_authentication"]["chain"]["status"] == "anchored"
+    assert document["clone_check"]["counted"] is False
+
+    dg13 = bytearray((dump / "DG13.bin").read_bytes())
+    dg13[len(dg13) // 2] ^= 0x01
+    (dump / "DG13.bin").write_bytes(bytes(dg13))
+    code, out, _ = _cli(capsys, "verify", str(dump), "--trust", str(trust))
+    assert code == 1 and "NOT GENUINE" in out and "DG13" in out
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", str(dump), "--at", "yesterday"])
+    assert exit_info.value.code == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err

@@ -183,3 +183,63 @@ def test_garbage_signature_is_false_not_an_exception() -> None:
     loaded = signatures.load_public_key(bytes(_key("brainpoolp224r1").public_key_info().dump()))
     for junk in (b"", b"\x30", b"\x30\x03\x02\x01", b"\x00" * 56, b"\xff" * 57):
         assert not signatures.verify_ecdsa(loaded, junk, b"m", "sha256")
+
+
+# Every curve of issue 5: the first seven verified by pyca/cryptography, the last three (which it
+# lacks) by the ecdsa package. Signatures come from the ecdsa package, so the cryptography
+# backend is checked against an independent signer.
+CURVES = [
+    ("secp224r1", ecdsa.NIST224p, "cryptography"),
+    ("secp256r1", ecdsa.NIST256p, "cryptography"),
+    ("secp384r1", ecdsa.NIST384p, "cryptography"),
+    ("secp521r1", ecdsa.NIST521p, "cryptography"),
+    ("brainpoolp256r1", ecdsa.BRAINPOOLP256r1, "cryptography"),
+    ("brainpoolp384r1", ecdsa.BRAINPOOLP384r1, "cryptography"),
+    ("brainpoolp512r1", ecdsa.BRAINPOOLP512r1, "cryptography"),
+    ("brainpoolp192r1", ecdsa.BRAINPOOLP192r1, "ecdsa"),
+    ("brainpoolp224r1", ecdsa.BRAINPOOLP224r1, "ecdsa"),
+    ("brainpoolp320r1", ecdsa.BRAINPOOLP320r1, "ecdsa"),
+]
+
+
+@pytest.mark.parametrize(("name", "curve", "backend"), CURVES, ids=[c[0] for c in CURVES])
+@pytest.mark.parametrize("hash_name", ["sha1", "sha256", "sha512"])
+def test_every_curve_der_and_plain_any_digest_length(
+    name: str, curve: object, backend: str, hash_name: str
+) -> None:
+    signing = ecdsa.SigningKey.from_secret_exponent(0xC0FFEE + len(name), curve=curve)  # type: ignore[arg-type]
+    point = bytes(signing.get_verifying_key().to_string("uncompressed"))
+    oid = ".".join(str(arc) for arc in curve.oid)  # type: ignore[attr-defined]
+    spki = keys.PublicKeyInfo(
+        {
+            "algorithm": {"algorithm": "ec", "parameters": ("named", oid)},
+            "public_key": point,
+        }
+    )
+    loaded = signatures.load_public_key(bytes(spki.dump()))
+    assert (loaded.curve, loaded.backend, loaded.explicit) == (name, backend, False)
+    message = f"signed on {name}".encode()
+    digest = hashlib.new(hash_name, message).digest()  # shorter or longer than the order
+    der = signing.sign_digest_deterministic(
+        digest,
+        hashfunc=getattr(hashlib, hash_name),
+        sigencode=ecdsa.util.sigencode_der,
+        allow_truncate=True,
+    )
+    size = curve.baselen  # type: ignore[attr-defined]
+    plain = _plain(der, size)
+    for signature in (der, plain):
+        assert signatures.verify_ecdsa(loaded, signature, message, hash_name)
+        assert not signatures.verify_ecdsa(loaded, signature, message + b".", hash_name)
+    other = "sha384" if hash_name != "sha384" else "sha256"
+    assert not signatures.verify_ecdsa(loaded, der, message, other)
+    r, s = ecdsa.util.sigdecode_der(der, curve.order)  # type: ignore[attr-defined]
+    order = int(curve.order)  # type: ignore[attr-defined]
+    # s and n - s: both verify (ECDSA is malleable), but r or s out of range never does.
+    assert signatures.verify_ecdsa(
+        loaded, ecdsa.util.sigencode_der(r, order - s, order), message, hash_name
+    )
+    for bad in ((0, s), (r, 0), (r + order, s)):
+        assert not signatures.verify_ecdsa(
+            loaded, ecdsa.util.sigencode_der(*bad, order), message, hash_name
+        )
