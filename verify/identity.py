@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from reader.lds.dg13 import parse_date as parse_card_date
 from verify.qr import QRIdentity
 from verify.vntext import fold, match_level, normalize, repair, search_key, title_case
 
@@ -98,6 +99,7 @@ class Identity:
     mother_name: str | None = None
     spouse_name: str | None = None
     old_id_number: str | None = None
+    extra: dict[int, str] = field(default_factory=dict)  # DG13 fields 16+ and unknown ones
     repairs: tuple[FieldRepair, ...] = ()
     checks: tuple[CrossCheck, ...] = ()
 
@@ -162,6 +164,7 @@ class Identity:
             "mother_name": self.mother_name,
             "spouse_name": self.spouse_name,
             "old_id_number": self.old_id_number,
+            "extra": {str(number): text for number, text in sorted(self.extra.items())},
             "repairs": [
                 {
                     "field": r.field,
@@ -225,31 +228,29 @@ def ethnicity_code(name: str) -> str | None:
 
 
 def _parse_date(value: object) -> date | None:
-    """dd/mm/yyyy, ddmmyyyy, yyyy-mm-dd, or a ``date``; None for empty or unreadable."""
+    """A card date (dd/mm/yyyy, ddmmyyyy ... as DG13's parser reads them), yyyy-mm-dd, or a
+    ``date``; None for empty, unreadable or partial (year only) dates."""
     if value is None or isinstance(value, date):
         return value
     text = str(value).strip()
-    try:
-        if len(text) == 10 and text[4] == "-":
+    if len(text) == 10 and text[4] == "-" and text.isascii():
+        try:
             return date.fromisoformat(text)
-        digits = text.replace("/", "").replace("-", "").replace(".", "")
-        if len(digits) == 8 and digits.isdigit():
-            return date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
-    except ValueError:
-        return None
-    return None
+        except ValueError:
+            return None
+    return parse_card_date(text).date
 
 
 def _yymmdd(value: object, *, born: date | None = None, expiry: bool = False) -> date | None:
     """An MRZ date; the century from the date of birth (DOB) or the DOB itself (expiry)."""
     text = str(value or "").strip()
-    if len(text) != 6 or not text.isdigit():
+    if len(text) != 6 or not text.isascii() or not text.isdigit():
         return None
     yy, mm, dd = int(text[:2]), int(text[2:4]), int(text[4:])
-    if expiry and born is not None:
-        year = born.year // 100 * 100 + yy
-        if year < born.year:
-            year += 100
+    if expiry:
+        # chip documents exist only since the 2000s; the birth century would make a card of
+        # someone born in 1930 that runs to 2035 expire in 1935
+        year = 2000 + yy
     elif born is not None:
         year = born.year // 100 * 100 + yy  # compared with DG13's DOB: same century
     else:
@@ -357,6 +358,11 @@ def build_identity(
             values[name] = b.text(name, dg13.get(name))
         values["id_number"] = str(dg13.get("id_number") or "").strip() or None
         values["old_id_number"] = str(dg13.get("old_id_number") or "").strip() or None
+        extra = dg13.get("extra")
+        if isinstance(extra, Mapping):
+            values["extra"] = {
+                int(number): b.text(f"extra_{number}", text) or "" for number, text in extra.items()
+            }
         values["sex"] = _sex(b.text("sex", dg13.get("sex")))
         values["date_of_birth"] = _parse_date(dg13.get("date_of_birth"))
         values["date_of_issue"] = _parse_date(dg13.get("date_of_issue"))
@@ -412,6 +418,8 @@ def build_identity(
         return value if isinstance(value, date) else None
 
     sex = _sex(values.get("sex"))
+    extra_value = values.get("extra")
+    extra_texts = dict(extra_value) if isinstance(extra_value, dict) else {}
     return Identity(
         source=source,
         id_number=text_value("id_number"),
@@ -432,6 +440,7 @@ def build_identity(
         mother_name=text_value("mother_name"),
         spouse_name=text_value("spouse_name"),
         old_id_number=text_value("old_id_number"),
+        extra=extra_texts,
         repairs=tuple(b.repairs),
         checks=tuple(b.checks),
     )

@@ -120,11 +120,16 @@ def expected_expiry(
     return None
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() also takes "²" and Arabic-Indic digits, which no card prints
+    return text.isascii() and text.isdigit()
+
+
 def _date(text: str, name: str, *, optional: bool = False) -> date | None:
     digits = "".join(text.split()).replace("/", "").replace("-", "").replace(".", "")
     if not digits and optional:
         return None
-    if len(digits) != 8 or not digits.isdigit():
+    if len(digits) != 8 or not _ascii_digits(digits):
         raise QRError(f"{name} must be a date ddmmyyyy (8 digits)", field=name)
     try:
         return date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
@@ -163,10 +168,10 @@ def parse_qr(payload: str | bytes) -> QRIdentity:
             field_repairs.append((name, fixed.source_encoding))
         parts[index] = normalize(fixed.text)
     id_number = parts[0].replace(" ", "")
-    if len(id_number) != 12 or not id_number.isdigit():
+    if len(id_number) != 12 or not _ascii_digits(id_number):
         raise QRError("id_number must be 12 digits", field="id_number")
     old = parts[1].replace(" ", "")
-    if old and not (old.isdigit() and len(old) in (9, 12)):
+    if old and not (_ascii_digits(old) and len(old) in (9, 12)):
         raise QRError("old_id_number must be 9 digits (CMND) or empty", field="old_id_number")
     if not parts[2]:
         raise QRError("full_name is empty", field="full_name")

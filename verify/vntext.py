@@ -27,6 +27,7 @@ __all__ = [
     "Repaired",
     "TextEncodeError",
     "canonical",
+    "cp1252_text",
     "decode_legacy",
     "fold",
     "is_syllable",
@@ -464,7 +465,9 @@ def repair(text: str) -> Repaired:
     )
 
 
-def _cp1252_text(data: bytes) -> str:
+def cp1252_text(data: bytes) -> str:
+    """Bytes as a Windows CP1252 screen shows them (the five undefined bytes as C1 controls),
+    losing nothing: the form in which ``repair`` recognises TCVN3, VNI and VISCII bytes."""
     return "".join(_CP1252_CHARS[b] for b in data)
 
 
@@ -477,7 +480,7 @@ def repair_bytes(data: bytes) -> Repaired:
     try:
         return repair(data.decode("utf-8"))
     except UnicodeDecodeError:
-        repaired = repair(_cp1252_text(data))
+        repaired = repair(cp1252_text(data))
         if repaired.changed:
             return repaired
         return Repaired(text=repaired.text, source_encoding="cp1252", changed=True, suspect=True)

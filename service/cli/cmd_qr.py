@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 
 from reader.keys import BACKey, CANKey
+from verify.identity import build_identity
 from verify.qr import QRError, parse_qr
 
 
@@ -43,6 +45,7 @@ def run_qr(args: argparse.Namespace) -> int:
         print(f"cccd qr: {exc} (field: {exc.field})", file=sys.stderr)
         return 2
     expiry = qr.expected_expiry
+    identity = build_identity(qr=qr).to_json(date.today())
     data: dict[str, object] = {
         **qr.fields(),
         "generation": qr.generation,
@@ -55,6 +58,7 @@ def run_qr(args: argparse.Namespace) -> int:
         ),
         "field_repairs": [{"field": f, "source_encoding": s} for f, s in qr.field_repairs],
         "access_keys": [_key_json(k) for k in qr.access_keys()],
+        "identity": identity,
     }
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -70,6 +74,12 @@ def run_qr(args: argparse.Namespace) -> int:
         if qr.repair is not None and qr.repair.changed:
             sources.add(qr.repair.source_encoding)
         print(f"{'repaired from':20} {', '.join(sorted(sources))}")
+    print(f"{'title case':20} {identity['full_name_title']}")
+    print(f"{'search key':20} {identity['search_key']}")
+    print(f"{'age':20} {identity['age']}")
+    his = identity["his"]
+    assert isinstance(his, dict)
+    print("HIS fields:", "  ".join(f"{k}={v}" for k, v in his.items()))
     print("access keys (best first):")
     for key in qr.access_keys():
         if isinstance(key, CANKey):

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from unidecode import unidecode
 
+from reader.lds import parse_dg13
+from reader.tlv import encode
 from verify import vntext
+from verify.check import dg13_fields
 from verify.identity import Identity, build_identity, ethnicity_code
 from verify.qr import parse_qr
 
@@ -179,3 +182,32 @@ def test_needs_a_source() -> None:
     with pytest.raises(ValueError):
         build_identity()
     assert isinstance(build_identity(qr=parse_qr(qr_of(CITIZENS[2]))), Identity)
+
+
+def test_mrz_expiry_is_in_this_century_whatever_the_birth_year() -> None:
+    c = CITIZENS[0]
+    dg13 = dg13_of(c) | {"date_of_birth": "14/03/1930", "date_of_expiry": "14/03/2035"}
+    dg1 = dg1_of(c) | {"date_of_birth": "300314", "date_of_expiry": "350314"}
+    ident = build_identity(dg13=dg13, dg1=dg1)
+    verdicts = {ch.field: ch.verdict for ch in ident.checks}
+    assert verdicts["date_of_birth"] == verdicts["date_of_expiry"] == "match"
+    assert build_identity(dg1=dg1).date_of_expiry == date(2035, 3, 14)
+
+
+def _dg13_field(number: int, value: bytes) -> bytes:
+    return encode(0x30, [encode(0x02, bytes([number])), encode(0x0C, value)])
+
+
+def test_viscii_chip_bytes_reach_repair_intact_and_extra_fields_are_kept() -> None:
+    # VISCII has "Ồ" at 0x90 and "Ắ" at 0x81, bytes CP1252 leaves undefined: decoding them
+    # with replacement characters would turn the name into unrecoverable "lossy" text
+    fields = [_dg13_field(1, b"001185483324"), _dg13_field(2, b"H\x90 B\x81C")]
+    fields.append(_dg13_field(16, b"ABCD1234"))
+    raw = encode(0x6D, [encode(0x30, [encode(0x02, b"\x01"), encode(0x31, fields)])])
+    dg13 = parse_dg13(raw)
+    assert dg13.invalid_text_fields == (2,)
+    ident = build_identity(dg13=dg13_fields(dg13))
+    assert ident.full_name == "HỒ BẮC"
+    assert [(r.field, r.source_encoding) for r in ident.repairs] == [("full_name", "viscii")]
+    assert ident.extra == {16: "ABCD1234"}
+    assert ident.to_json(TODAY)["extra"] == {"16": "ABCD1234"}

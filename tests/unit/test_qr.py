@@ -99,6 +99,10 @@ def test_2021_with_empty_old_id_and_2024_with_extra_fields() -> None:
         ("001185483324||NGUYỄN|14031985|X|Hà Nội|23082021", "sex"),
         ("001185483324||NGUYỄN|14031985|Nữ|Hà Nội|2308202", "date_of_issue"),
         ("001185483324||NGUYỄN|14031985|Nữ|Hà Nội|01011980", "date_of_issue"),
+        # digits other than ASCII pass str.isdigit() but are on no card
+        ("٠٠١١٨٥٤٨٣٣٢٤||NGUYỄN|14031985|Nữ|Hà Nội|23082021", "id_number"),
+        ("001185483324|١٢٣٤٥٦٧٨٩|NGUYỄN|14031985|Nữ|Hà Nội|23082021", "old_id_number"),
+        ("001185483324||NGUYỄN|١٤٠٣١٩٨٥|Nữ|Hà Nội|23082021", "date_of_birth"),
     ],
 )
 def test_bad_payloads_name_the_field(text: str, field: str) -> None:
@@ -148,6 +152,13 @@ def test_cli_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out)
     assert out["full_name"] == CITIZENS[0]["full_name"]
     assert out["access_keys"][0] == {"type": "CAN", "can": "483324"}
+    identity = out["identity"]
+    assert identity["source"] == "QR" and identity["search_key"] == "nguyen thi huong"
+    assert identity["his"]["SO_CCCD"] == "001185483324"
+    assert identity["his"]["NGAY_SINH"] == "198503140000"
+    assert {"field": "qr_payload", "source_encoding": "utf8_as_cp1252", "case_guessed": False} in (
+        identity["repairs"]
+    )
     args = parser.parse_args(["qr", "1|2|3"])
     assert args.func(args) == 2
     assert "field: payload" in capsys.readouterr().err
