@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from reader import tlv
 from reader.errors import ParseError
 from reader.files import FILES, TAG_TO_NAME, FileInfo
+from reader.lds.outer import open_file
 
 __all__ = ["COM", "FILES", "TAG_TO_NAME", "FileInfo", "parse_com"]
 
@@ -47,12 +48,7 @@ def _ascii_version(element: tlv.TLV | None, size: int) -> str | None:
 def parse_com(raw: bytes) -> COM:
     """Parse EF.COM (tag 0x60: 5F01 LDS version, 5F36 Unicode version, 5C tag list)."""
     raw = bytes(raw)
-    try:
-        top = tlv.decode_one(raw)
-    except ParseError as exc:
-        raise exc.in_file("COM") from None
-    if top.tag != 0x60:
-        raise ParseError(f"EF.COM starts with tag {top.tag:X}, expected 60", offset=0, file="COM")
+    top = open_file(raw, 0x60, "COM")
     tag_list = top.require(0x5C, "COM")
     tags: list[int] = []
     pos = 0

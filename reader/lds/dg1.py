@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reader import tlv
 from reader.errors import ParseError
 from reader.keys import InvalidKeyError, check_digit
+from reader.lds.outer import open_file
 
 _FILE = "DG1"
 _FORMATS = {90: "TD1", 72: "TD2", 88: "TD3"}
@@ -93,20 +93,25 @@ def _names(field: str) -> tuple[str, str]:
     return primary.replace("<", " ").strip(), secondary.replace("<", " ").strip()
 
 
+def _overflow(number: str, check: str, optional: str) -> tuple[str, str, str]:
+    """(document number, its check digit, the rest of the optional data) for TD1 and TD2.
+
+    Overflow (9303-5 §4.2.2 note j, 9303-6 §4.2.2): a filler where the check digit goes means
+    the number continues in the optional data up to the first filler; the character before
+    that filler is the number's check digit.
+    """
+    if check != "<":
+        return number, check, optional
+    end = optional.find("<")
+    end = len(optional) if end < 0 else end
+    if end < 1:
+        return number, check, optional
+    return number + optional[: end - 1], optional[end - 1], optional[end:]
+
+
 def _td1(mrz: str, raw: bytes) -> DG1:
-    width = 30
     l1, l2, l3 = mrz[0:30], mrz[30:60], mrz[60:90]
-    number, number_check, optional = l1[5:14], l1[14], l1[15:30]
-    checked_number = number
-    if number_check == "<":
-        # Overflow (9303-5 §4.2.2 note j): the number continues in the optional data up to
-        # the first filler; the character before that filler is the number's check digit.
-        end = optional.find("<")
-        end = len(optional) if end < 0 else end
-        if end >= 1:
-            checked_number = number + optional[: end - 1]
-            number_check = optional[end - 1]
-            optional = optional[end:]
+    checked_number, number_check, optional = _overflow(l1[5:14], l1[14], l1[15:30])
     checks = (
         _check("document_number", checked_number, number_check),
         _check("date_of_birth", l2[0:6], l2[6]),
@@ -117,7 +122,7 @@ def _td1(mrz: str, raw: bytes) -> DG1:
     return DG1(
         raw=raw,
         mrz=mrz,
-        format="TD1" if width == 30 else "TD2" if width == 36 else "TD3",
+        format="TD1",
         document_code=l1[0:2],
         issuing_state=l1[2:5],
         document_number=checked_number.rstrip("<"),
@@ -139,13 +144,7 @@ def _td2_td3(mrz: str, width: int, raw: bytes) -> DG1:
     number, number_check = l2[0:9], l2[9]
     checks: list[CheckResult] = []
     if width == 36:  # TD2
-        optional = l2[28:35]
-        if number_check == "<":  # overflow as in TD1, into the optional data (9303-6 §4.2.2)
-            end = optional.find("<")
-            end = len(optional) if end < 0 else end
-            if end >= 1:
-                number, number_check = number + optional[: end - 1], optional[end - 1]
-                optional = optional[end:]
+        number, number_check, optional = _overflow(number, number_check, l2[28:35])
         composite_src = l2[0:10] + l2[13:20] + l2[21:35]
         composite = l2[35]
     else:  # TD3
@@ -161,7 +160,7 @@ def _td2_td3(mrz: str, width: int, raw: bytes) -> DG1:
     return DG1(
         raw=raw,
         mrz=mrz,
-        format="TD1" if width == 30 else "TD2" if width == 36 else "TD3",
+        format="TD2" if width == 36 else "TD3",
         document_code=l1[0:2],
         issuing_state=l1[2:5],
         document_number=number.rstrip("<"),
@@ -190,12 +189,7 @@ def parse_mrz(mrz: str, *, raw: bytes = b"") -> DG1:
 def parse_dg1(raw: bytes) -> DG1:
     """Parse DG1 (``61 L 5F1F L <MRZ>``)."""
     raw = bytes(raw)
-    try:
-        top = tlv.decode_one(raw)
-    except ParseError as exc:
-        raise exc.in_file(_FILE) from None
-    if top.tag != 0x61:
-        raise ParseError(f"DG1 starts with tag {top.tag:X}, expected 61", offset=0, file=_FILE)
+    top = open_file(raw, 0x61, _FILE)
     element = top.require(0x5F1F, _FILE)
     try:
         mrz = element.value.decode("ascii")

@@ -16,6 +16,7 @@ from datetime import date
 
 from reader import tlv
 from reader.errors import ParseError
+from reader.lds.outer import open_file
 
 _FILE = "DG13"
 _MAX_FIELD_NUMBER = 1000
@@ -266,12 +267,7 @@ def _find_fields(content: tlv.TLV) -> tuple[int | None, str | None, list[tlv.TLV
 def parse_dg13(raw: bytes) -> DG13:
     """Parse the Vietnamese DG13 (tag 6D)."""
     raw = bytes(raw)
-    try:
-        top = tlv.decode_one(raw)
-    except ParseError as exc:
-        raise exc.in_file(_FILE) from None
-    if top.tag != 0x6D:
-        raise ParseError(f"DG13 starts with tag {top.tag:X}, expected 6D", offset=0, file=_FILE)
+    top = open_file(raw, 0x6D, _FILE)
     if not top.children:
         raise ParseError("DG13 is empty", offset=0, file=_FILE)
     version, oid, elements = _find_fields(top.children[0])

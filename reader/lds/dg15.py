@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reader import tlv
 from reader.errors import ParseError
+from reader.lds.outer import open_file
 from reader.lds.security_infos import PublicKeyInfo, parse_public_key_info
 
 _FILE = "DG15"
@@ -30,12 +30,7 @@ class DG15:
 
 def parse_dg15(raw: bytes) -> DG15:
     raw = bytes(raw)
-    try:
-        top = tlv.decode_one(raw)
-    except ParseError as exc:
-        raise exc.in_file(_FILE) from None
-    if top.tag != 0x6F:
-        raise ParseError(f"DG15 starts with tag {top.tag:X}, expected 6F", offset=0, file=_FILE)
+    top = open_file(raw, 0x6F, _FILE)
     if len(top.children) != 1:
         raise ParseError("DG15 must hold exactly one SubjectPublicKeyInfo", offset=0, file=_FILE)
     header = len(top.raw) - len(top.value)

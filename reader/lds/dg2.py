@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from reader import tlv
 from reader.errors import ParseError
+from reader.lds.outer import open_file
 
 _FILE = "DG2"
 _MAX_INSTANCES = 16
@@ -247,12 +248,7 @@ def _template(bit: tlv.TLV) -> BiometricTemplate:
 def parse_dg2(raw: bytes) -> DG2:
     """Parse DG2 (``75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E record } ... } }``)."""
     raw = bytes(raw)
-    try:
-        top = tlv.decode_one(raw)
-    except ParseError as exc:
-        raise exc.in_file(_FILE) from None
-    if top.tag != 0x75:
-        raise ParseError(f"DG2 starts with tag {top.tag:X}, expected 75", offset=0, file=_FILE)
+    top = open_file(raw, 0x75, _FILE)
     group = top.require(0x7F61, _FILE)
     count = _small_int(group.find(0x02))
     bits = group.find_all(0x7F60)[:_MAX_INSTANCES]

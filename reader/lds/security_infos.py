@@ -17,6 +17,7 @@ from typing import Literal
 
 from reader import tlv
 from reader.errors import ParseError
+from reader.lds.outer import open_file
 
 # ---------------------------------------------------------------------------------------------
 # OID tables
@@ -822,11 +823,6 @@ def parse_card_access(raw: bytes) -> SecurityInfos:
 def parse_dg14(raw: bytes) -> SecurityInfos:
     """Parse DG14 (tag 6E wrapping the SET OF SecurityInfo, 9303-10 §4.7.14)."""
     raw = bytes(raw)
-    try:
-        top = tlv.decode_one(raw)
-    except ParseError as exc:
-        raise exc.in_file("DG14") from None
-    if top.tag != 0x6E:
-        raise ParseError(f"DG14 starts with tag {top.tag:X}, expected 6E", offset=0, file="DG14")
+    top = open_file(raw, 0x6E, "DG14")
     header = len(top.raw) - len(top.value)
     return parse_security_infos(top.value, file="DG14", raw=raw, base_offset=header)

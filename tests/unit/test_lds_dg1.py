@@ -104,6 +104,16 @@ def test_td2() -> None:
     assert parsed.checks_ok
 
 
+def test_td2_overflow() -> None:
+    line1 = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<"
+    parsed = parse_mrz(line1 + "D23145890<UTO7408122F1204159735<<<<0")
+    assert parsed.format == "TD2" and parsed.document_number == "D2314589073"
+    assert parsed.checks_ok and parsed.optional_data == ""
+    wrong = parse_mrz(line1 + "D23145890<UTO7408122F1204159736<<<<0")
+    assert wrong.document_number == "D2314589073"
+    assert set(wrong.failed_checks) == {"document_number", "composite"}
+
+
 @pytest.mark.parametrize(
     "raw",
     [
