@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from fixtures import pki
 from fixtures import sod as sod_build
+from fixtures.cards import all_citizen_ids, build_card, trust_store_for_tests
 from reader.lds.sod import parse_sod
 from verify.passive import Policy, passive_authentication
 from verify.trust import TrustStore
@@ -292,4 +293,28 @@ def test_any_single_bit_flip_is_never_verified(name: str, data: st.DataObject) -
     files = dict(_PROPERTY_FILES)
     files[name] = bytes(flipped)
     result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.status != "verified", (name, bit, result.reason)
+
+
+_CITIZEN_IDS = all_citizen_ids()
+_CARD_TRUST = trust_store_for_tests()
+_CARD_AT = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from(_CITIZEN_IDS), st.data())
+def test_random_citizen_random_file_random_bit_is_never_verified(
+    id_number: str, data: st.DataObject
+) -> None:
+    """Whole cards of the card factory (every fictional citizen): the unflipped card is
+    verified, and one flipped bit in EF.SOD or any data group never is."""
+    card = build_card(id_number)
+    assert passive_authentication(card.files, _CARD_TRUST, at=_CARD_AT).status == "verified"
+    name = data.draw(st.sampled_from(sorted(n for n in card.files if n.startswith(("DG", "SOD")))))
+    content = card.files[name]
+    bit = data.draw(st.integers(min_value=0, max_value=len(content) * 8 - 1))
+    flipped = bytearray(content)
+    flipped[bit // 8] ^= 1 << (bit % 8)
+    files = {**card.files, name: bytes(flipped)}
+    result = passive_authentication(files, _CARD_TRUST, at=_CARD_AT)
     assert result.status != "verified", (name, bit, result.reason)
