@@ -334,7 +334,7 @@ async def _finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[s
         report["typed_id_number_matches"] = False
     result: dict[str, Any] = {
         "verdict": outcome.status,
-        "verified": outcome.accepted,
+        "accepted": outcome.accepted,
         "genuine": outcome.genuine,
         "reason": outcome.reason,
         "identity": None,
@@ -448,7 +448,7 @@ def _api_router(settings: Settings) -> APIRouter:
                 ident = scan.result.get("identity") or {}
                 summary.update(
                     verdict=scan.result["verdict"],
-                    verified=scan.result["verified"],
+                    accepted=scan.result["accepted"],
                     full_name=ident.get("full_name"),
                     id_number=ident.get("id_number"),
                 )

@@ -105,7 +105,7 @@ class Scan:
         }
         if self.result is not None:
             data["verdict"] = self.result["verdict"]
-            data["verified"] = self.result["verified"]
+            data["accepted"] = self.result["accepted"]
         if self.problem is not None:
             data["problem"] = {k: self.problem.get(k) for k in ("type", "title", "clerk_message")}
         return data

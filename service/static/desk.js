@@ -711,7 +711,7 @@ function finishScan(scan) {
     apdus: timings.apdus ?? 0,
   }));
   renderResult(scan);
-  if (r.verified && r.identity) {
+  if (r.accepted && r.identity) {
     $("id-input").value = "";
     loadPhoto(r.photo_url);
     state.insuranceUrl = r.insurance_url;
@@ -778,7 +778,7 @@ function renderResult(scan) {
   $("placeholder").hidden = true;
   $("error").hidden = true;
   const report = r.report || {};
-  if (!r.verified || !r.identity) {
+  if (!r.accepted || !r.identity) {
     $("result").hidden = true;
     $("warning").hidden = false;
     const clone = report.clone_check || {};
@@ -1043,7 +1043,7 @@ function renderHistory() {
     } else if (item.state !== "done") {
       who = item.reader;
       tag = t("history_reading");
-    } else if (item.verified) {
+    } else if (item.accepted) {
       who = item.full_name || "";
       tag = item.id_number ? `…${item.id_number.slice(-4)}` : "";
       cls = "ok";

@@ -83,7 +83,7 @@ def test_whole_desk_flow(live: LiveServer, id_number: str) -> None:
         body = finished(desk, scan_id)
         assert body["state"] == "done", body
         result: Any = body["result"]
-        assert result["verdict"] == "verified" and result["verified"] is True
+        assert result["verdict"] == "verified" and result["accepted"] is True
         identity = result["identity"]
         assert identity["id_number"] == id_number
         assert identity["full_name"] == unicodedata.normalize("NFC", person.full_name)
@@ -199,7 +199,7 @@ def test_forged_card_is_invalid_and_not_served(live: LiveServer) -> None:
         assert body["state"] == "done"
         result: Any = body["result"]
         assert result["verdict"] == "invalid"
-        assert result["verified"] is False and result["identity"] is None
+        assert result["accepted"] is False and result["identity"] is None
         assert result["clerk_message"].startswith("Thẻ không xác thực")
         missing = desk.get(f"/api/v1/citizens/{person}")
         assert missing.status_code == 404
@@ -266,7 +266,7 @@ def test_every_lookup_is_audited(live: LiveServer) -> None:
         assert qr.status_code == 200, qr.text
         put_card(desk, READER_1, forged, "forged")
         bad = finished(desk, scan(desk, READER_1, forged))
-        assert bad["result"]["verified"] is False  # type: ignore[index]
+        assert bad["result"]["accepted"] is False  # type: ignore[index]
         assert desk.get("/api/v1/citizens/000000000000").status_code == 404
     rows = [r for r in audit_rows(live)[before:] if r["desk"] == "desk-2"]
     actions = {(r["action"], r["outcome"]) for r in rows}
