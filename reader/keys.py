@@ -18,8 +18,13 @@ class InvalidKeyError(CardError, ValueError):
     """An access key that cannot be right (wrong length, characters or ID rule)."""
 
 
+def _ascii_digits(text: str) -> bool:
+    """Digits 0-9 only (``str.isdigit`` also takes Arabic-Indic and other digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def _char_value(ch: str) -> int:
-    if ch.isdigit():
+    if ch.isascii() and ch.isdigit():
         return ord(ch) - 48
     if "A" <= ch <= "Z":
         return ord(ch) - 55
@@ -37,7 +42,7 @@ def check_digit(field: str) -> str:
 def _yymmdd(value: str | date, what: str) -> str:
     if isinstance(value, date):
         return value.strftime("%y%m%d")
-    if len(value) != 6 or not value.isdigit():
+    if len(value) != 6 or not _ascii_digits(value):
         raise InvalidKeyError(f"{what} must be YYMMDD (6 digits), got {len(value)} characters")
     return value
 
@@ -55,7 +60,7 @@ class BACKey:
 
     def __post_init__(self) -> None:
         number = self.document_number.strip().upper()
-        if len(number) == 12 and number.isdigit():
+        if len(number) == 12 and _ascii_digits(number):
             raise InvalidKeyError(
                 "a 12-digit CCCD ID number is not the document number: the chip's document "
                 "number is its last 9 digits (without the 3-digit province code); or use "
@@ -103,7 +108,7 @@ class CANKey:
 
     def __post_init__(self) -> None:
         can = self.can.strip()
-        if not can.isdigit() or not 1 <= len(can) <= 12:
+        if not _ascii_digits(can) or not 1 <= len(can) <= 12:
             raise InvalidKeyError("the CAN is digits only (on a CCCD: the last 6 of the ID number)")
         object.__setattr__(self, "can", can)
 
@@ -121,7 +126,7 @@ AccessKey = BACKey | CANKey
 def validate_id_number(id_number: str) -> str:
     """A 12-digit CCCD number, whitespace removed; ``InvalidKeyError`` otherwise."""
     digits = "".join(id_number.split())
-    if len(digits) != 12 or not digits.isdigit():
+    if len(digits) != 12 or not _ascii_digits(digits):
         raise InvalidKeyError(
             f"a CCCD ID number has exactly 12 digits; got {len(digits)} characters"
         )

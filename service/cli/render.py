@@ -69,6 +69,10 @@ def _describe(name: str, parsed: Any) -> str:
         return ", ".join(type(info).__name__ for info in parsed.infos)
     if name == "COM":
         return f"LDS {getattr(parsed, 'lds_version', '?')}, lists {', '.join(parsed.data_groups)}"
+    if name == "DG15":
+        key = parsed.public_key
+        size = f"-{key.key_size}" if key.key_type == "RSA" else f" {key.curve}"
+        return f"Active Authentication key: {key.key_type}{size}"
     if name == "SOD":
         return f"hashes of DG {sorted(parsed.data_group_hashes)}"
     return type(parsed).__name__

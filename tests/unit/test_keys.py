@@ -55,7 +55,7 @@ def test_keys_for_id_number_with_known_expiry() -> None:
     assert keys == [CANKey("769692"), BACKey("072769692", "721102", "321102")]
 
 
-@pytest.mark.parametrize("bad", ["12345", "0011854833240", "00118548332x"])
+@pytest.mark.parametrize("bad", ["12345", "0011854833240", "00118548332x", "٠٠١١٨٥٤٨٣٣٢٤"])
 def test_bad_id_numbers_are_refused(bad: str) -> None:
     with pytest.raises(InvalidKeyError, match="12 digits"):
         keys_for_id_number(bad)
@@ -68,3 +68,8 @@ def test_milestones_handle_29_february() -> None:
 def test_keys_do_not_show_personal_data_in_repr() -> None:
     assert "483324" not in repr(CANKey("483324"))
     assert "185001234" not in repr(BACKey("185001234", "850314", "250314"))
+
+
+def test_can_is_ascii_digits_only() -> None:
+    with pytest.raises(InvalidKeyError):
+        CANKey("٤٨٣٣٢٤")
