@@ -316,7 +316,9 @@ def _read_card_access(transport: Transport) -> bytes | None:
 
 
 def _pace_offered(card_access: bytes) -> bool:
-    return parse_card_access(card_access).best_pace() is not None
+    """Any PACEInfo counts, even one we cannot run: the card then gets UnsupportedError (or
+    a reported fallback), never a silent BAC."""
+    return bool(parse_card_access(card_access).pace_infos)
 
 
 def open_session(

@@ -11,6 +11,7 @@ command, and 6987/6988 mark the session dead because the chip has dropped its ke
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from reader import tlv
@@ -144,26 +145,17 @@ class SecureMessaging:
             objects = tlv.decode(response.data, max_elements=8)
         except ParseError as exc:
             raise self._fail(f"protected response is not valid TLV: {exc}") from exc
-        do87 = do99 = do8e = None
-        macced = b""
-        for obj in objects:
-            if obj.tag in (0x85, 0x87):
-                do87 = obj
-                macced += obj.raw
-            elif obj.tag == 0x99:
-                do99 = obj
-                macced += obj.raw
-            elif obj.tag == 0x8E:
-                do8e = obj
-            else:
-                raise self._fail(f"unexpected data object {obj.tag:X} in a protected response")
+        try:
+            do87, do99, do8e, macced = _sort_objects(objects, 0x99)
+        except ValueError as exc:
+            raise self._fail(f"{exc} in a protected response") from None
         if do8e is None:
             raise self._fail("protected response without DO'8E' (MAC)")
         if do99 is None:
             raise self._fail("protected response without DO'99' (status word)")
         if objects[-1] is not do8e:
             raise self._fail("DO'8E' is not the last data object")
-        if self._mac(macced) != do8e.value:
+        if not hmac.compare_digest(self._mac(macced), do8e.value):
             raise self._fail("response MAC does not verify (wrong key, replay or tampering)")
         if len(do99.value) != 2:
             raise self._fail("DO'99' does not hold two bytes")
@@ -201,24 +193,15 @@ class SecureMessaging:
             self.dead = True
             raise StatusWordError(0x6988, "SM data objects are not valid TLV") from exc
         header = bytes([command.cla, command.ins, command.p1, command.p2])
-        macced = b""
-        do87 = do97 = do8e = None
-        for obj in objects:
-            if obj.tag in (0x85, 0x87):
-                do87 = obj
-                macced += obj.raw
-            elif obj.tag == 0x97:
-                do97 = obj
-                macced += obj.raw
-            elif obj.tag == 0x8E:
-                do8e = obj
-            else:
-                self.dead = True
-                raise StatusWordError(0x6988, f"unexpected SM data object {obj.tag:X}")
+        try:
+            do87, do97, do8e, macced = _sort_objects(objects, 0x97)
+        except ValueError as exc:
+            self.dead = True
+            raise StatusWordError(0x6988, f"{exc} in an SM command") from None
         if do8e is None:
             self.dead = True
             raise StatusWordError(0x6987, "SM command without DO'8E'")
-        if self._mac(pad(header, self.block) + macced) != do8e.value:
+        if not hmac.compare_digest(self._mac(pad(header, self.block) + macced), do8e.value):
             self.dead = True
             raise StatusWordError(0x6988, "SM command MAC does not verify")
         data = b""
@@ -245,6 +228,27 @@ class SecureMessaging:
         body += tlv.encode(0x99, sw.to_bytes(2, "big"))
         body += tlv.encode(0x8E, self._mac(body))
         return body + b"\x90\x00"
+
+
+def _sort_objects(
+    objects: list[tlv.TLV], second: int
+) -> tuple[tlv.TLV | None, tlv.TLV | None, tlv.TLV | None, bytes]:
+    """(DO'85'/'87', DO ``second`` ('97' in commands, '99' in answers), DO'8E', the bytes the
+    MAC covers). ``ValueError`` for any other data object."""
+    data = other = checksum = None
+    macced = b""
+    for obj in objects:
+        if obj.tag in (0x85, 0x87):
+            data = obj
+            macced += obj.raw
+        elif obj.tag == second:
+            other = obj
+            macced += obj.raw
+        elif obj.tag == 0x8E:
+            checksum = obj
+        else:
+            raise ValueError(f"unexpected data object {obj.tag:X}")
+    return data, other, checksum, macced
 
 
 def _protected_size(plain: int, block: int) -> int:

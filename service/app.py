@@ -31,7 +31,7 @@ from service.problems import Problem, install_handlers
 from service.readers import ReaderRegistry, SimulatedReader
 from service.scanner import KeyRequestError, ScanOutcome, access_request, parse_qr_fields
 from service.scans import NOT_GENUINE, Scan, ScanManager
-from service.settings import Settings
+from service.settings import Settings, default_trust_dir
 
 log = logging.getLogger(__name__)
 
@@ -282,10 +282,15 @@ def _bhyt_client(
 
 
 def _load_trust(settings: Settings) -> Any:
-    if settings.trust_store is not None:
-        from verify.trust import TrustStore
+    """The configured trust store; else, outside simulated mode, the directory that
+    ``cccd trust`` manages when it exists; in simulated mode the test PKI's."""
+    from verify.trust import TrustStore
 
-        store = TrustStore.from_directory(settings.trust_store)
+    directory = settings.trust_store
+    if directory is None and not settings.simulated and default_trust_dir().is_dir():
+        directory = default_trust_dir()
+    if directory is not None:
+        store = TrustStore.from_directory(directory)
         for problem in store.problems:
             log.warning("trust store: %s", problem)
         return store

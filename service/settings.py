@@ -58,6 +58,13 @@ def _stored(secret: str) -> str:
     return hash_key(secret)
 
 
+def default_trust_dir() -> Path:
+    """The trust directory ``cccd trust`` manages, under the user's data directory (XDG base
+    directory spec)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cccd" / "trust"
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "cccd"

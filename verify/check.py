@@ -81,10 +81,13 @@ class CardCheck:
 def clone_check(card: CardRead, passive: PassiveAuthResult) -> CloneCheck:
     """CA when it ran, else AA; counted only when PA verified the file holding the key."""
     chosen: tuple[str, AuthOutcome, str]
-    if card.chip_authentication.outcome != "not_attempted":
-        chosen = ("chip_authentication", card.chip_authentication, "DG14")
-    elif card.active_authentication.outcome != "not_attempted":
-        chosen = ("active_authentication", card.active_authentication, "DG15")
+    ca, aa = card.chip_authentication, card.active_authentication
+    if ca.outcome not in ("not_attempted", "error") or (
+        ca.outcome == "error" and aa.outcome == "not_attempted"
+    ):
+        chosen = ("chip_authentication", ca, "DG14")
+    elif aa.outcome != "not_attempted":
+        chosen = ("active_authentication", aa, "DG15")  # also when CA could not run
     else:
         return CloneCheck(
             method="none",

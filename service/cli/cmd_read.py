@@ -119,7 +119,7 @@ def _trust(args: argparse.Namespace) -> Any:
         from fixtures.cards import trust_store_for_tests
 
         return trust_store_for_tests()
-    from service.cli.cmd_trust import default_trust_dir
+    from service.settings import default_trust_dir
 
     directory = Path(default_trust_dir())
     if not directory.is_dir():
@@ -181,8 +181,6 @@ def _show(card: CardRead, args: argparse.Namespace) -> int:
         print(json.dumps(check_json(result, card), ensure_ascii=False, indent=2))
     else:
         print_human(result, card)
-        for warning in result.passive.warnings:
-            print(f"Warning:        {warning.message}")
     return 0 if result.status in ("verified", "signer_not_trusted") else 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--host", help="bind address (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, help="port (default 8080)")
     parser.add_argument("--config", help="TOML config file (or CCCD_CONFIG)")
+    parser.add_argument(
+        "--trust",
+        metavar="DIR",
+        help="CSCA trust-store directory (or CCCD_TRUST_STORE; default: the one `cccd trust` "
+        "manages, when it exists)",
+    )
     parser.set_defaults(func=serve)
 
 
@@ -37,7 +44,11 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.load(
-            config_file=args.config, host=args.host, port=args.port, simulated=args.simulated
+            config_file=args.config,
+            host=args.host,
+            port=args.port,
+            simulated=args.simulated,
+            trust_store=Path(args.trust) if args.trust else None,
         )
     except SettingsError as exc:
         print(f"cccd serve: {exc}", file=sys.stderr)

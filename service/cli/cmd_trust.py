@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.settings import default_trust_dir
 from verify.trust import TrustStore, TrustStoreError
-
-
-def default_trust_dir() -> Path:
-    """The trust directory under the user's data directory (XDG base directory spec)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "cccd" / "trust"
 
 
 def add_trust_argument(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -47,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`cccd ... | head`): not an error of ours.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's documented idiom
+        return 1
     except reader.CardError as exc:
         print(f"cccd: {exc}", file=sys.stderr)
         return 2

@@ -89,13 +89,15 @@ def print_human(result: Any, card: CardRead) -> None:
     print(f"Verdict:            {VERDICTS.get(result.status, result.status)}")
     if result.passive.reason:
         print(f"                    {result.passive.reason}")
+    for warning in result.passive.warnings:
+        print(f"Warning:            {warning.message}")
     clone = result.clone_check
     print(
-        f"Clone check:    {clone.method}: {clone.outcome}"
+        f"Clone check:        {clone.method}: {clone.outcome}"
         f"{'' if clone.counted else ' (not counted)'} - {clone.reason}"
     )
     print(
-        f"Access:         {card.access_protocol}"
+        f"Access:             {card.access_protocol}"
         f"{' ' + card.pace_parameters if card.pace_parameters else ''}"
         f"{'  (fallback: ' + card.fallback_reason + ')' if card.fallback_reason else ''}"
     )
@@ -115,6 +117,6 @@ def print_human(result: Any, card: CardRead) -> None:
         if key in identity and identity[key] not in (None, ""):
             print(f"{key.replace('_', ' ').capitalize() + ':':<20}{identity[key]}")
     print(
-        f"Read:           {card.stats.apdus} APDUs, {card.stats.bytes_received} bytes in "
+        f"Read:               {card.stats.apdus} APDUs, {card.stats.bytes_received} bytes in "
         f"{card.stats.seconds * 1000:.0f} ms"
     )

@@ -146,3 +146,19 @@ def test_cli_verify_of_a_dump_human_and_json(
         main(["verify", str(dump), "--at", "yesterday"])
     assert exit_info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_active_authentication_counts_when_chip_authentication_could_not_run() -> None:
+    from reader.chipauth import AuthOutcome
+    from verify.check import clone_check
+
+    card = build_card(ID)
+    result = read_card(chip_for_card(card), CANKey(card.can))
+    passive = check_card(result, trust_store_for_tests(), at=AT).passive
+    result.chip_authentication = AuthOutcome(outcome="error", reason="chip refused CA")
+    result.active_authentication = AuthOutcome(outcome="passed", reason="signed our challenge")
+    verdict = clone_check(result, passive)
+    assert verdict.method == "active_authentication" and verdict.counted
+    result.active_authentication = AuthOutcome.not_attempted("DG15 absent")
+    verdict = clone_check(result, passive)
+    assert verdict.method == "chip_authentication" and not verdict.counted
