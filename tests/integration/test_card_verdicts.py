@@ -162,3 +162,16 @@ def test_active_authentication_counts_when_chip_authentication_could_not_run() -
     result.active_authentication = AuthOutcome.not_attempted("DG15 absent")
     verdict = clone_check(result, passive)
     assert verdict.method == "chip_authentication" and not verdict.counted
+
+
+@pytest.mark.parametrize("generation", ["cccd_2021", "can_cuoc_2024"])
+def test_printed_qr_of_both_generations_agrees_with_the_chip(generation: str) -> None:
+    from fixtures.cards import CardProfile
+
+    card = build_card("001088100493", profile=CardProfile(generation=generation))  # type: ignore[arg-type]
+    fields = card.qr_payload.split("|")
+    assert len(fields) == (7 if generation == "cccd_2021" else 10)
+    result = read_card(chip_for_card(card), CANKey(card.can))
+    checked = check_card(result, trust_store_for_tests(), at=AT, qr=card.qr_payload)
+    assert checked.identity is not None and checked.identity.consistent
+    assert {c.sources for c in checked.identity.checks if "QR" in c.sources}
