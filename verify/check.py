@@ -49,7 +49,7 @@ class CloneCheck:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CardCheck:
-    status: str  # passive-authentication status, or "unreadable"
+    status: str  # the passive-authentication status (verify.passive.Status)
     genuine: bool  # passive authentication verified against a trusted CSCA
     passive: PassiveAuthResult
     clone_check: CloneCheck
