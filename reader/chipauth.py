@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecdsa import ellipticcurve
-
 from reader import tlv
 from reader.apdu import Command, select_file
 from reader.errors import (
@@ -33,26 +31,19 @@ from reader.errors import (
     UnsupportedError,
 )
 from reader.files import FILES
+from reader.groups import DHGroup, Group, draw_scalar, group_for_key_info
 from reader.lds.security_infos import (
     ID_PK_ECDH,
     ChipAuthenticationOption,
     PublicKeyInfo,
     SecurityInfos,
     encode_oid,
-    match_named_curve,
     parse_dg14,
 )
-from reader.pace import (
-    DHGroup,
-    ECGroup,
-    Group,
-    PaceSecureMessaging,
-    Suite,
-    draw_scalar,
-    group_for_curve_oid,
-    verify_cam,
-)
+from reader.pace import PaceSecureMessaging
+from reader.pace_mapping import verify_cam
 from reader.session import Session
+from reader.suite import Suite
 
 RandomFn = Callable[[int], bytes]
 AAVerifier = Callable[[bytes, bytes, bytes, "bytes | None"], bool]
@@ -77,29 +68,7 @@ class AuthOutcome:
 
 def ca_group(key: PublicKeyInfo) -> Group:
     """The group of a DG14 chip authentication key (named or explicit EC, or DH)."""
-    if key.key_type == "EC":
-        if key.curve_oid is not None:
-            named = group_for_curve_oid(key.curve_oid)
-            if named is not None:
-                return named
-        domain = key.ec_domain
-        if domain is None:
-            raise UnsupportedError("chip authentication key without curve parameters")
-        if match_named_curve(domain) is not None:
-            oid = match_named_curve(domain)
-            named = group_for_curve_oid(oid[1]) if oid else None
-            if named is not None:
-                return named
-        curve = ellipticcurve.CurveFp(domain.p, domain.a, domain.b, domain.cofactor or 1)
-        base = ECGroup("explicit", curve, None, domain.order)
-        generator = base.decode(domain.generator)
-        return ECGroup("explicit", curve, generator, domain.order)
-    if key.key_type == "DH":
-        dh = key.dh_domain
-        if dh is None:
-            raise UnsupportedError("DH chip authentication key without domain parameters")
-        return DHGroup("dh", dh.p, dh.g, dh.q or 0)
-    raise UnsupportedError(f"chip authentication key of type {key.key_type}")
+    return group_for_key_info(key)
 
 
 def ca_public_key_bytes(key: PublicKeyInfo, group: Group) -> bytes:
@@ -122,7 +91,7 @@ class ChipAuthenticationTerminal:
         self.chip_public = self.group.decode(ca_public_key_bytes(self.key, self.group))
         self.suite = Suite.of(self.protocol.cipher, self.protocol.key_length)
         self.private = draw_scalar(random, self.group.order or self.group.modulus - 1)
-        self.public = self.group.encode(self.group.public(self.private))
+        self.public = self.group.encoded_public(self.private)
 
     def _key_reference(self) -> bytes:
         key_id = self.option.key_id
