@@ -36,7 +36,6 @@ from reader.errors import (
     UnsupportedError,
 )
 from reader.groups import (
-    NAMED_CURVES,
     STANDARD_PARAMETER_IDS,
     DHGroup,
     ECGroup,
@@ -77,9 +76,6 @@ from reader.sm import SecureMessaging
 from reader.suite import Suite
 
 SendFn = Callable[[Command], Response]
-
-# fixtures.chip_auth looks curve OIDs up under the old private name.
-_CURVES = NAMED_CURVES
 
 
 def describe(protocol: PACEProtocol, group: Group) -> str:
