@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.deps import require_desk
 from service.settings import Settings
 
 STATIC = Path(str(resources.files("service").joinpath("static")))
@@ -67,9 +68,6 @@ def install_desk(app: FastAPI, settings: Settings) -> None:
 
 
 def desk_router(settings: Settings) -> APIRouter:
-    # Imported here: service.app imports this module while it is being built.
-    from service.app import require_desk
-
     router = APIRouter(include_in_schema=False)
 
     @router.get("/desk", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ Problem ``detail`` texts never contain personal data: they describe the situatio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,6 +67,24 @@ class Problem(Exception):
             body["clerk_message"] = self.clerk_message
         body.update(self.extra)
         return body
+
+
+class FieldError(Protocol):
+    """A desk-input error whose message names the wrong field and the rule, never the value."""
+
+    field: str
+
+
+def invalid_input(exc: FieldError, *, slug: str, title: str, clerk_message: str) -> Problem:
+    """422 for desk input the service cannot use, naming the field (``extra["field"]``)."""
+    return Problem(
+        status=422,
+        slug=slug,
+        title=title,
+        detail=str(exc),
+        clerk_message=clerk_message,
+        extra={"field": exc.field},
+    )
 
 
 # Most specific first: the first isinstance match wins.

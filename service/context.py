@@ -1,0 +1,44 @@
+"""The desk service's shared state (issue 9; ARCHITECTURE.md "The data path (a scan)", step 6):
+one ``Context`` per app, built by ``service.app.create_app`` and reached from a request with
+``ctx_of``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from service.auth import KeyRing, RateLimiter
+from service.bhyt import BhytClient
+from service.db import Store
+from service.events import EventBus
+from service.metrics import Metrics
+from service.photos import PhotoCache
+from service.readers import ReaderRegistry
+from service.scans import ScanManager
+from service.settings import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    keys: KeyRing
+    limiter: RateLimiter
+    ip_limiter: RateLimiter
+    metrics: Metrics
+    bus: EventBus
+    photos: PhotoCache
+    registry: ReaderRegistry
+    scans: ScanManager
+    bhyt: BhytClient | None
+    trust: Any = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def ctx_of(request: Request) -> Context:
+    context: Context = request.app.state.ctx
+    return context

@@ -1,0 +1,27 @@
+"""The desk service's routes (issue 9), a module per group: ``scans`` (readers, scans,
+events), ``citizens`` (identities, photos, insurance, QR), ``demo`` (simulated mode only)
+and ``root`` (health and metrics, outside ``/api/v1``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.routes import citizens, demo, root, scans
+from service.settings import Settings
+
+__all__ = ["api_router", "root_router"]
+
+
+def api_router(settings: Settings) -> APIRouter:
+    """Everything under ``/api/v1``; the demo routes only in simulated mode."""
+    router = APIRouter()
+    router.include_router(scans.router)
+    router.include_router(citizens.router)
+    if settings.simulated:
+        router.include_router(demo.router)
+    return router
+
+
+def root_router() -> APIRouter:
+    return root.router

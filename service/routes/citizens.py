@@ -1,0 +1,204 @@
+"""Verified identities and what the desk asks about them (issue 9; ARCHITECTURE.md "The data
+path (a scan)", step 6; spec/bhyt-gateway.md "The desk's job"): search, the latest identity,
+its face image, the BHYT check (cached for the day) and parsing a QR payload. Every lookup is
+audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from service import redact
+from service.bhyt import InsuranceCheck, not_configured
+from service.context import Context
+from service.db import ReadRecord
+from service.deps import Audit, AuditDep, CtxDep
+from service.problems import Problem, invalid_input
+from service.routes.shapes import ID_NUMBER, JPEG_RESPONSES, jpeg_response
+from service.scanner import parse_qr_fields
+
+# Answers that say nothing about the card (the gateway or its configuration failed): asked
+# again next time rather than cached for the day.
+NOT_CACHED_STATUSES = frozenset(
+    {"unavailable", "retry", "auth_error", "config_error", "not_configured", "unknown_code"}
+)
+
+router = APIRouter()
+
+
+class QRRequest(BaseModel):
+    payload: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/citizens", summary="Search verified identities by folded name")
+def search(
+    audit: AuditDep,
+    ctx: CtxDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    date_of_birth: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> dict[str, Any]:
+    from verify import vntext
+
+    key = vntext.search_key(q) if q else None
+    if not key and date_of_birth is None:
+        raise Problem(status=422, slug="invalid-request", title="Give q or date_of_birth")
+    records = ctx.store.search(
+        key=key,
+        date_of_birth=date_of_birth.isoformat() if date_of_birth else None,
+        now=datetime.now(UTC),
+        limit=limit,
+    )
+    audit("search", f"{len(records)} found")
+    return {"results": [_summary(r) for r in records]}
+
+
+@router.get("/citizens/{id_number}", summary="The latest verified identity")
+def citizen(
+    id_number: Annotated[str, Path(pattern=ID_NUMBER)], audit: AuditDep, ctx: CtxDep
+) -> dict[str, Any]:
+    record = _record_or_404(ctx, audit, id_number, "lookup")
+    audit("lookup", "found", id_number=id_number)
+    return _citizen_json(record)
+
+
+@router.get(
+    "/citizens/{id_number}/photo",
+    summary="Face image (JPEG)",
+    response_class=Response,
+    responses=JPEG_RESPONSES,
+)
+def photo(
+    id_number: Annotated[str, Path(pattern=ID_NUMBER)], audit: AuditDep, ctx: CtxDep
+) -> Response:
+    record = _record_or_404(ctx, audit, id_number, "photo")
+    jpeg = record.photo or ctx.photos.get(id_number)
+    if jpeg is None:
+        audit("photo", "expired", id_number=id_number)
+        raise Problem(
+            status=404,
+            slug="photo-expired",
+            title="The face image is no longer kept",
+            clerk_message="Ảnh đã hết thời gian lưu: đọc lại thẻ",
+        )
+    audit("photo", "served", id_number=id_number)
+    return jpeg_response(jpeg)
+
+
+@router.get("/citizens/{id_number}/insurance", summary="BHYT card check, cached for the day")
+async def insurance(
+    id_number: Annotated[str, Path(pattern=ID_NUMBER)],
+    audit: AuditDep,
+    ctx: CtxDep,
+    refresh: bool = False,
+    card_code: Annotated[str | None, Query(pattern=r"^([A-Z]{2}[1-5]\d{12}|\d{10})$")] = None,
+) -> dict[str, Any]:
+    record = await asyncio.to_thread(_record_or_404, ctx, audit, id_number, "insurance")
+    today = datetime.now(UTC).date()
+    cached = (
+        None
+        if refresh or card_code
+        else await asyncio.to_thread(ctx.store.cached_insurance, id_number, today)
+    )
+    if cached is not None:
+        outcome = cached
+    else:
+        check = await _check_insurance(ctx, record, card_code)
+        outcome = check.to_json()
+        if check.status not in NOT_CACHED_STATUSES and not card_code:
+            await asyncio.to_thread(
+                ctx.store.cache_insurance, id_number, today, outcome, now=datetime.now(UTC)
+            )
+    await audit.in_thread(
+        "insurance", f"{outcome['status']}:{outcome.get('code') or '-'}", id_number=id_number
+    )
+    return {
+        "id_number": id_number,
+        "day": today.isoformat(),
+        "cached": cached is not None,
+        **outcome,
+    }
+
+
+@router.post("/qr", summary="Parse a QR payload into identity fields and access keys")
+def qr(body: QRRequest, audit: AuditDep) -> dict[str, Any]:
+    from verify.qr import QRError
+
+    try:
+        parsed = parse_qr_fields(body.payload)
+    except QRError as exc:
+        raise invalid_input(
+            exc,
+            slug="invalid-qr",
+            title="Not a CCCD QR payload",
+            clerk_message="Mã QR không đọc được: quét lại hoặc nhập 12 số CCCD",
+        ) from None
+    redact.SENSITIVE.add(parsed["fields"].get("full_name"))
+    audit("qr", "parsed", id_number=parsed["fields"].get("id_number"))
+    return parsed
+
+
+def _record_or_404(ctx: Context, audit: Audit, id_number: str, action: str) -> ReadRecord:
+    record = ctx.store.latest_read(id_number, now=datetime.now(UTC))
+    if record is None:
+        audit(action, "not_found", id_number=id_number)
+        raise Problem(
+            status=404,
+            slug="not-found",
+            title="No verified identity for that ID number within the retention window",
+            clerk_message="Chưa có dữ liệu thẻ đã xác thực: đọc thẻ CCCD",
+        )
+    return record
+
+
+def _citizen_json(record: ReadRecord) -> dict[str, Any]:
+    report = record.report
+    return {
+        "identity": record.identity,
+        "his": record.his,
+        "verification": {
+            "verdict": record.status,
+            "genuine": record.genuine,
+            "not_a_clone": report.get("not_a_clone"),
+            "trust_store": report.get("trust_store"),
+        },
+        "report": report,
+        "read_at": record.read_at.isoformat(),
+        "expires_at": record.expires_at.isoformat(),
+        "desk": record.desk,
+        "photo_url": f"/api/v1/citizens/{record.id_number}/photo",
+        "insurance_url": f"/api/v1/citizens/{record.id_number}/insurance",
+    }
+
+
+def _summary(record: ReadRecord) -> dict[str, Any]:
+    ident = record.identity
+    return {
+        "id_number": record.id_number,
+        "full_name": ident.get("full_name"),
+        "date_of_birth": ident.get("date_of_birth"),
+        "sex": ident.get("sex"),
+        "read_at": record.read_at.isoformat(),
+        "citizen_url": f"/api/v1/citizens/{record.id_number}",
+    }
+
+
+async def _check_insurance(
+    ctx: Context, record: ReadRecord, card_code: str | None
+) -> InsuranceCheck:
+    if ctx.bhyt is None:
+        return not_configured()
+    ident = record.identity
+    born = ident.get("date_of_birth")
+    dob = datetime.strptime(born, "%Y-%m-%d").strftime("%d/%m/%Y") if born else ""
+    return await ctx.bhyt.check(
+        card_code=card_code or record.id_number,
+        full_name=str(ident.get("full_name") or ""),
+        date_of_birth=dob,
+        sex=ident.get("sex"),
+    )

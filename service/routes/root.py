@@ -1,0 +1,45 @@
+"""Operations endpoints outside ``/api/v1`` (issue 9): ``/healthz`` for liveness and
+readiness, ``/metrics`` for Prometheus. Neither needs a desk key.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from service.deps import CtxDep
+from service.metrics import CONTENT_TYPE
+
+router = APIRouter()
+
+
+@router.get("/healthz", summary="Liveness and readiness (no key needed)")
+def healthz(ctx: CtxDep) -> JSONResponse:
+    try:
+        version = ctx.store.schema_version()
+        database = "ok"
+    except Exception as exc:
+        version, database = 0, f"error: {type(exc).__name__}"
+    ok = database == "ok"
+    return JSONResponse(
+        {
+            "status": "ok" if ok else "degraded",
+            "database": database,
+            "schema_version": version,
+            "readers": len(ctx.registry.readers),
+            "trust_store": "configured" if ctx.trust is not None else "not_configured",
+            "bhxh_gateway": "configured" if ctx.bhyt is not None else "not_configured",
+            "simulated": ctx.settings.simulated,
+        },
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(ctx: CtxDep) -> Response:
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)

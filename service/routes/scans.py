@@ -1,0 +1,182 @@
+"""Readers, scans and the event stream (issue 9; ARCHITECTURE.md "The data path (a scan)"):
+``/readers``, ``/scans`` (queue, list, poll, photo) and ``/events``. Reading itself is in
+``service.scans``/``service.scanner``; what a finished scan stores is in
+``service.scan_results``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from service.context import Context
+from service.deps import AuditDep, CtxDep, DeskDep
+from service.problems import Problem, invalid_input
+from service.routes.shapes import ID_NUMBER, JPEG_RESPONSES, jpeg_response
+from service.scanner import KeyRequestError, access_request
+from service.scans import Scan
+
+router = APIRouter()
+
+
+class ScanRequest(BaseModel):
+    reader: str = Field(min_length=1, max_length=200, description="reader name from GET /readers")
+    id_number: str | None = Field(
+        default=None, pattern=ID_NUMBER, description="12-digit CCCD number typed by the desk"
+    )
+    can: str | None = Field(default=None, pattern=r"^\d{6}$", description="card access number")
+    qr: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=2000,
+        description="the card's QR payload as a scanner typed it",
+    )
+    document_number: str | None = Field(default=None, pattern=r"^[0-9A-Z<]{9}$")
+    date_of_birth: date | None = None
+    date_of_expiry: date | None = None
+
+
+@router.get("/readers", summary="Readers and whether a card is on them")
+def readers(desk: DeskDep, ctx: CtxDep) -> dict[str, Any]:
+    ctx.registry.refresh()
+    items = []
+    for item in ctx.registry.describe():
+        item["busy"] = ctx.scans.busy(item["name"])
+        items.append(item)
+    return {
+        "readers": items,
+        "pcsc": ctx.registry.pcsc_status,
+        "simulated": ctx.settings.simulated,
+    }
+
+
+@router.post("/scans", status_code=202, summary="Queue a card read on a reader")
+async def create_scan(
+    body: ScanRequest, desk: DeskDep, ctx: CtxDep, response: Response
+) -> dict[str, Any]:
+    try:
+        access = access_request(
+            id_number=body.id_number,
+            can=body.can,
+            qr=body.qr,
+            document_number=body.document_number,
+            date_of_birth=body.date_of_birth,
+            date_of_expiry=body.date_of_expiry,
+        )
+    except KeyRequestError as exc:
+        raise invalid_input(
+            exc,
+            slug="invalid-access-key",
+            title="No access key",
+            clerk_message="Nhập đủ 12 số CCCD hoặc quét mã QR",
+        ) from None
+    scan = ctx.scans.submit(body.reader, access, desk.name)
+    response.headers["Location"] = f"/api/v1/scans/{scan.id}"
+    return scan.to_json(position=ctx.scans.position(scan)) | {"href": f"/api/v1/scans/{scan.id}"}
+
+
+@router.get("/scans", summary="Today's scans at this desk")
+def list_scans(desk: DeskDep, audit: AuditDep, ctx: CtxDep) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    items = [
+        _scan_summary(scan)
+        for scan in reversed(ctx.scans.scans.values())
+        if scan.desk == desk.name and scan.created_at.date() == today
+    ]
+    # The list shows names and ID numbers: a lookup like any other (subjects in the
+    # per-scan records; this one says who listed how many).
+    audit("scan_list", f"{len(items)} listed")
+    return {"scans": items}
+
+
+@router.get("/scans/{scan_id}", summary="A scan's state, progress and result")
+async def get_scan(
+    scan_id: Annotated[str, Path(max_length=64)],
+    audit: AuditDep,
+    ctx: CtxDep,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=30, description="long-poll: seconds to wait for the scan to finish"),
+    ] = 0,
+) -> dict[str, Any]:
+    scan = _scan_or_404(ctx, scan_id)
+    await ctx.scans.wait(scan, wait)
+    if scan.result is not None:
+        # A card that is not genuine still shows its (unverified) data: audited too.
+        shown = _shown_identity(scan)
+        if shown:
+            await audit.in_thread(
+                "scan_result",
+                "served" if scan.result.get("identity") else "served_unverified",
+                id_number=shown.get("id_number"),
+            )
+    return scan.to_json(position=ctx.scans.position(scan))
+
+
+@router.get(
+    "/scans/{scan_id}/photo",
+    summary="The face image read in this scan (JPEG)",
+    response_class=Response,
+    responses=JPEG_RESPONSES,
+)
+def scan_photo(
+    scan_id: Annotated[str, Path(max_length=64)], audit: AuditDep, ctx: CtxDep
+) -> Response:
+    scan = _scan_or_404(ctx, scan_id)
+    if scan.photo_jpeg is None:
+        raise Problem(status=404, slug="no-photo", title="This scan has no face image")
+    audit("scan_photo", "served", id_number=(_shown_identity(scan) or {}).get("id_number"))
+    return jpeg_response(scan.photo_jpeg)
+
+
+@router.get(
+    "/events",
+    summary="Server-sent events: readers, cards, scan progress",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(desk: DeskDep, ctx: CtxDep) -> StreamingResponse:
+    initial = [("reader", r) for r in ctx.registry.describe()]
+    return StreamingResponse(
+        ctx.bus.stream(initial=initial),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _scan_or_404(ctx: Context, scan_id: str) -> Scan:
+    scan = ctx.scans.get(scan_id)
+    if scan is None:
+        raise Problem(status=404, slug="unknown-scan", title="No scan with that id")
+    return scan
+
+
+def _shown_identity(scan: Scan) -> dict[str, Any] | None:
+    """The identity a scan shows the desk: verified, else the unverified one (still audited)."""
+    result = scan.result or {}
+    shown: dict[str, Any] | None = result.get("identity") or result.get("unverified_identity")
+    return shown
+
+
+def _scan_summary(scan: Scan) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "id": scan.id,
+        "reader": scan.reader,
+        "state": scan.state,
+        "created_at": scan.created_at.isoformat(),
+    }
+    if scan.result is not None:
+        ident = scan.result.get("identity") or {}
+        summary.update(
+            verdict=scan.result["verdict"],
+            accepted=scan.result["accepted"],
+            full_name=ident.get("full_name"),
+            id_number=ident.get("id_number"),
+        )
+    if scan.problem is not None:
+        summary["problem"] = scan.problem.get("title")
+    return summary

@@ -1,0 +1,85 @@
+"""What a finished scan leaves behind (issue 9; ARCHITECTURE.md "The data path (a scan)",
+step 6): an accepted card's identity is stored for the retention window and its photo cached;
+a rejected one is shown as unverified with the clerk's warning; either way the scan is audited.
+``finish_scan`` builds the result the desk page receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service import redact
+from service.context import Context
+from service.scanner import ScanOutcome
+from service.scans import NOT_GENUINE, Scan
+
+# Names are personal data: once a card has shown them, the log redactor hides them.
+SENSITIVE_NAMES = ("full_name", "father_name", "mother_name", "spouse_name")
+
+
+async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[str, Any]:
+    identity = outcome.identity or {}
+    redact.SENSITIVE.add(*(identity.get(k) for k in SENSITIVE_NAMES))
+    now = datetime.now(UTC)
+    id_number = outcome.id_number
+    report = dict(outcome.report)
+    if scan.access.id_number and id_number and scan.access.id_number != id_number:
+        report["typed_id_number_matches"] = False
+    result: dict[str, Any] = {
+        "verdict": outcome.status,
+        "accepted": outcome.accepted,
+        "genuine": outcome.genuine,
+        "reason": outcome.reason,
+        "identity": None,
+        "his": None,
+        "report": report,
+        "timings": {
+            "read_seconds": round(outcome.read_seconds, 3),
+            "verify_seconds": round(outcome.verify_seconds, 3),
+            "apdus": outcome.apdus,
+        },
+        "photo_url": f"/api/v1/scans/{scan.id}/photo" if outcome.photo_jpeg else None,
+    }
+    if outcome.accepted and id_number:
+        expires = now + timedelta(hours=ctx.settings.retention_hours)
+        await asyncio.to_thread(
+            ctx.store.save_read,
+            id_number=id_number,
+            search_key=outcome.search_key,
+            date_of_birth=outcome.date_of_birth,
+            status=outcome.status,
+            genuine=outcome.genuine,
+            desk=scan.desk,
+            scan_id=scan.id,
+            identity=identity,
+            his=outcome.his or {},
+            report=report,
+            photo=outcome.photo_jpeg if ctx.settings.store_photos else None,
+            read_at=now,
+            expires_at=expires,
+        )
+        if outcome.photo_jpeg:
+            ctx.photos.put(id_number, outcome.photo_jpeg)
+        result.update(
+            identity=identity,
+            his=outcome.his,
+            citizen_url=f"/api/v1/citizens/{id_number}",
+            insurance_url=f"/api/v1/citizens/{id_number}/insurance",
+            expires_at=expires.isoformat(),
+        )
+        if outcome.photo_jpeg:
+            result["photo_url"] = f"/api/v1/citizens/{id_number}/photo"
+    else:
+        result["unverified_identity"] = outcome.identity
+        result["clerk_message"] = NOT_GENUINE
+    await asyncio.to_thread(
+        ctx.store.audit,
+        desk=scan.desk,
+        action="scan",
+        outcome=outcome.status if outcome.accepted else f"rejected:{outcome.status}",
+        id_number=id_number,
+        detail=f"reader {scan.reader}",
+    )
+    return result
