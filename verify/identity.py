@@ -241,8 +241,25 @@ def _parse_date(value: object) -> date | None:
     return parse_card_date(text).date
 
 
-def _yymmdd(value: object, *, born: date | None = None, expiry: bool = False) -> date | None:
-    """An MRZ date; the century from the date of birth (DOB) or the DOB itself (expiry)."""
+def birth_century(id_number: str | None) -> int | None:
+    """The century of birth the CCCD number encodes: its 4th digit is sex and century
+    (0/1: 1900s, 2/3: 2000s, 4/5: 2100s ...; even male, odd female)."""
+    if id_number is None or len(id_number) != 12 or not id_number.isascii():
+        return None
+    if not id_number.isdigit():
+        return None
+    return 1900 + int(id_number[3]) // 2 * 100
+
+
+def _yymmdd(
+    value: object,
+    *,
+    born: date | None = None,
+    expiry: bool = False,
+    century: int | None = None,
+) -> date | None:
+    """An MRZ date; the century from the date of birth (DOB), from the ID number's century
+    digit, or (last resort) a guess."""
     text = str(value or "").strip()
     if len(text) != 6 or not text.isascii() or not text.isdigit():
         return None
@@ -253,6 +270,8 @@ def _yymmdd(value: object, *, born: date | None = None, expiry: bool = False) ->
         year = 2000 + yy
     elif born is not None:
         year = born.year // 100 * 100 + yy  # compared with DG13's DOB: same century
+    elif century is not None:
+        year = century + yy
     else:
         year = 1900 + yy if yy > 30 else 2000 + yy
     try:
@@ -373,9 +392,10 @@ def build_identity(
         )
     elif dg1 is not None:
         source = "DG1"
-        born = _yymmdd(dg1.get("date_of_birth"))
+        dg1_id = _dg1_id(dg1)
+        born = _yymmdd(dg1.get("date_of_birth"), century=birth_century(dg1_id))
         values.update(
-            id_number=_dg1_id(dg1),
+            id_number=dg1_id,
             full_name=_mrz_name(dg1),
             sex=_sex(dg1.get("sex")),
             date_of_birth=born,

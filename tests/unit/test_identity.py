@@ -211,3 +211,33 @@ def test_viscii_chip_bytes_reach_repair_intact_and_extra_fields_are_kept() -> No
     assert [(r.field, r.source_encoding) for r in ident.repairs] == [("full_name", "viscii")]
     assert ident.extra == {16: "ABCD1234"}
     assert ident.to_json(TODAY)["extra"] == {"16": "ABCD1234"}
+
+
+def test_dg1_only_birth_century_comes_from_the_id_number() -> None:
+    """A DG1-only read of someone born in 1925 must not come out as 2025 (the 4th digit of
+    the CCCD number gives the century)."""
+    from verify.identity import birth_century
+
+    assert birth_century("001025000001") == 1900
+    assert birth_century("001325000001") == 2000
+    assert birth_century("0010250000") is None
+    old = build_identity(
+        dg1={
+            "optional_data": "001025000001",
+            "date_of_birth": "250101",
+            "date_of_expiry": "",
+            "sex": "M",
+            "name": "NGUYEN<<VAN<A",
+        }
+    )
+    assert old.date_of_birth == date(1925, 1, 1)
+    young = build_identity(
+        dg1={
+            "optional_data": "001325000001",
+            "date_of_birth": "250101",
+            "date_of_expiry": "",
+            "sex": "F",
+            "name": "LE<<THI<B",
+        }
+    )
+    assert young.date_of_birth == date(2025, 1, 1)
