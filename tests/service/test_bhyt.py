@@ -81,6 +81,17 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+async def check_citizen(client: BhytClient, id_number: str, *, with_sex: bool = False) -> Any:
+    """The desk's lookup for a fictional citizen, keyed on the CCCD number."""
+    person = citizen(id_number)
+    return await client.check(
+        card_code=person.id_number,
+        full_name=person.full_name,
+        date_of_birth=dob(person.id_number),
+        **({"sex": person.sex} if with_sex else {}),
+    )
+
+
 def test_result_table_covers_the_spec() -> None:
     assert set(RESULT_CODES) == SPEC_CODES
     for code, result in RESULT_CODES.items():
@@ -99,12 +110,7 @@ def test_every_standin_code_maps(card: dict[str, Any]) -> None:
     async def go() -> Any:
         client, _ = make()
         try:
-            return await client.check(
-                card_code=person.id_number,
-                full_name=person.full_name,
-                date_of_birth=dob(person.id_number),
-                sex=person.sex,
-            )
+            return await check_citizen(client, person.id_number, with_sex=True)
         finally:
             await client.aclose()
 
@@ -233,11 +239,7 @@ def test_token_cached_then_renewed_on_expiry() -> None:
         try:
             for advance in (0, 100, 600):
                 clock.now += advance
-                check = await client.check(
-                    card_code=person.id_number,
-                    full_name=person.full_name,
-                    date_of_birth=dob(person.id_number),
-                )
+                check = await check_citizen(client, person.id_number)
                 assert check.code == "000"
                 seen.append(client.tokens_taken)
         finally:
@@ -255,17 +257,9 @@ def test_token_renewed_on_401() -> None:
     async def go() -> tuple[str | None, int, int]:
         client, _ = make(gateway)
         try:
-            await client.check(
-                card_code=person.id_number,
-                full_name=person.full_name,
-                date_of_birth=dob(person.id_number),
-            )
+            await check_citizen(client, person.id_number)
             gateway.state.gateway.tokens.clear()  # the gateway forgets every token
-            check = await client.check(
-                card_code=person.id_number,
-                full_name=person.full_name,
-                date_of_birth=dob(person.id_number),
-            )
+            check = await check_citizen(client, person.id_number)
             return check.code, client.tokens_taken, check.attempts
         finally:
             await client.aclose()
@@ -281,11 +275,7 @@ def test_fields_read_case_insensitively() -> None:
     async def go() -> Any:
         client, _ = make(gateway)
         try:
-            return await client.check(
-                card_code=person.id_number,
-                full_name=person.full_name,
-                date_of_birth=dob(person.id_number),
-            )
+            return await check_citizen(client, person.id_number)
         finally:
             await client.aclose()
 
@@ -320,12 +310,7 @@ def test_differences_between_card_and_gateway_are_flagged() -> None:
     async def go() -> Any:
         client, _ = make()
         try:
-            return await client.check(
-                card_code=person.id_number,
-                full_name=person.full_name,
-                date_of_birth=dob(person.id_number),
-                sex=person.sex,
-            )
+            return await check_citizen(client, person.id_number, with_sex=True)
         finally:
             await client.aclose()
 
