@@ -1,4 +1,4 @@
-"""The desk service's app factory (issue 9; ARCHITECTURE.md "Style": ``service.create_app(settings,
+"""The desk service's app factory (docs/architecture.md "Service": ``service.create_app(settings,
 ...)``): ``create_app(settings)`` builds the shared ``Context``, the background tasks and the
 FastAPI app with the ``/api/v1`` routes, ``/healthz`` and ``/metrics``. Routes are in
 ``service.routes``, their dependencies in ``service.deps``, what a finished scan stores in
@@ -23,12 +23,14 @@ from service import redact
 from service.auth import KeyRing, RateLimiter
 from service.bhyt import BhytClient
 from service.context import Context, ctx_of
-from service.db import Store
+from service.db import Store, open_store
 from service.deps import CtxDep, DeskDep, require_desk
 from service.desk import install_desk
+from service.edges import RequestEdges, allowed_host_names
 from service.events import EventBus
 from service.metrics import Metrics
 from service.photos import PhotoCache
+from service.private_files import private_dir
 from service.problems import install_handlers
 from service.readers import ReaderRegistry, SimulatedReader
 from service.routes import api_router, root_router
@@ -54,24 +56,39 @@ def create_app(
     """The service. ``trust`` is a ``verify.TrustStore`` (None: load ``settings.trust_store``;
     in simulated mode with none configured, the test PKI's). ``bhyt_transport`` serves the
     gateway client in-process (simulated mode uses the stand-in this way)."""
-    if not settings.api_keys:
-        raise ValueError("no desk API keys configured (CCCD_API_KEYS)")
-    store = store or Store(settings.effective_database_url, audit_subject=settings.audit_subject)
+    if not settings.desks:
+        settings = settings.with_desks()
+    if not settings.desks:
+        raise ValueError("no desk keys configured (CCCD_API_KEYS or [desks.NAME])")
+    keys = KeyRing(settings.desks)
+    if store is None:
+        store = open_store(settings)
     metrics = Metrics()
     bus = EventBus()
+
+    def reader_changed(reader: SimulatedReader) -> None:
+        bus.publish_threadsafe("reader", reader.describe(), to=keys.owners_of(reader.name))
+
     if registry is None:
         registry = ReaderRegistry(pcsc_filters=settings.readers, use_pcsc=not settings.simulated)
         if settings.simulated:
-            for name in settings.simulated_readers:
-                registry.add(
-                    SimulatedReader(
-                        name, on_change=lambda r: bus.publish_threadsafe("reader", r.describe())
-                    )
-                )
+            for name in simulated_reader_names(settings):
+                registry.add(SimulatedReader(name, on_change=reader_changed))
     ctx_holder: dict[str, Context] = {}
 
     async def on_done(scan: Scan, outcome: ScanOutcome) -> dict[str, Any]:
         return await finish_scan(ctx_holder["ctx"], scan, outcome)
+
+    async def on_failed(scan: Scan, slug: str) -> None:
+        await asyncio.to_thread(
+            store.audit,
+            desk=scan.desk,
+            role="desk",
+            action="scan",
+            outcome=f"failed:{slug}",
+            id_number=scan.access.id_number,
+            detail=f"reader {scan.reader}",
+        )
 
     scans = ScanManager(
         registry,
@@ -79,6 +96,7 @@ def create_app(
         metrics=metrics,
         trust=None,
         on_done=on_done,
+        on_failed=on_failed,
         card_wait_seconds=settings.card_wait_seconds,
         queue_limit=settings.queue_limit,
         history=settings.scan_history,
@@ -87,12 +105,12 @@ def create_app(
     ctx = Context(
         settings=settings,
         store=store,
-        keys=KeyRing(settings.api_keys),
+        keys=keys,
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         ip_limiter=RateLimiter(60, 30),
         metrics=metrics,
         bus=bus,
-        photos=PhotoCache(settings.photo_ttl_seconds),
+        photos=PhotoCache(min(settings.photo_ttl_seconds, settings.retention_hours * 3600)),
         registry=registry,
         scans=scans,
         bhyt=bhyt,
@@ -104,7 +122,7 @@ def create_app(
         bus.loop = asyncio.get_running_loop()
         redact.install()
         if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
         await asyncio.to_thread(store.migrate)
         ctx.trust = trust if trust is not None else await asyncio.to_thread(_load_trust, settings)
         scans.trust = ctx.trust
@@ -130,6 +148,13 @@ def create_app(
     )
     app.state.ctx = ctx
     install_handlers(app)
+    app.add_middleware(
+        RequestEdges,
+        max_body_bytes=settings.max_body_bytes,
+        allowed_hosts=None
+        if "*" in settings.allowed_hosts
+        else allowed_host_names(settings.host, settings.allowed_hosts),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -199,18 +224,41 @@ def _load_trust(settings: Settings) -> Any:
     return None
 
 
+def simulated_reader_names(settings: Settings) -> list[str]:
+    """Simulated mode: each desk's own simulated readers (the names its ``readers`` gives);
+    a desk that names none -- the only desk -- gets the default simulated readers."""
+    names: list[str] = []
+    for desk in settings.reading_desks:
+        for name in desk.readers or settings.simulated_readers:
+            if name not in names:
+                names.append(name)
+    return names or list(settings.simulated_readers)
+
+
 async def _purge_loop(ctx: Context) -> None:
     while True:
-        try:
-            counts = await asyncio.to_thread(ctx.store.purge, now=datetime.now(UTC))
-            dropped = ctx.photos.purge()
-            if counts["reads"] or counts["insurance"] or dropped:
-                log.info(
-                    "purged %d reads, %d insurance answers, %d photos",
-                    counts["reads"],
-                    counts["insurance"],
-                    dropped,
-                )
-        except Exception:
-            log.exception("purge failed")
+        await purge_once(ctx)
         await asyncio.sleep(ctx.settings.purge_interval_seconds)
+
+
+async def purge_once(ctx: Context) -> dict[str, int]:
+    """Everything past its time, everywhere the service keeps it: stored reads and insurance
+    answers (then the database file is scrubbed), the scans and face images in memory, and
+    the names the log redactor remembers."""
+    settings = ctx.settings
+    retention = settings.retention_hours * 3600
+    counts: dict[str, int] = {}
+    try:
+        counts = await asyncio.to_thread(ctx.store.purge, now=datetime.now(UTC))
+        counts["photos"] = ctx.photos.purge()
+        counts["scans"] = ctx.scans.purge(
+            now=datetime.now(UTC),
+            retention_seconds=retention,
+            photo_seconds=min(settings.photo_ttl_seconds, retention),
+        )
+        counts["names"] = redact.SENSITIVE.purge(retention)
+        if any(counts.values()):
+            log.info("purged %s", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    except Exception:
+        log.exception("purge failed")
+    return counts

@@ -1,6 +1,8 @@
-"""Desk authentication and rate limiting (issue 9 "Security"): ``Authorization: Bearer KEY``
-checked against stored SHA-256 digests in constant time; a token bucket per desk (and per
-client address for refused keys, so a key-guessing loop cannot flood the audit log)."""
+"""Authentication and rate limiting (docs/operations.md "Desks, roles and readers"):
+``Authorization: Bearer KEY`` checked against stored SHA-256 digests in constant time; the key
+names a principal (a desk, a lookup-only caller or an admin, ``service.desks``); a token bucket
+per principal (and per client address for refused keys, so a key-guessing loop cannot flood
+the audit log)."""
 
 from __future__ import annotations
 
@@ -9,31 +11,41 @@ import hmac
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 
+from service.desks import DeskConfig, Principal
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Desk:
-    name: str
+Desk = Principal  # the name routes have always used for the caller
 
 
 class KeyRing:
-    def __init__(self, stored: Mapping[str, str]) -> None:
-        self._digests = [
-            (desk, bytes.fromhex(value.split(":", 1)[1])) for desk, value in stored.items()
+    """Key digests -> principals. Takes ``desks`` (``DeskConfig``) or, as before, a mapping
+    of desk name -> stored digest (each a desk that owns every reader)."""
+
+    def __init__(self, desks: Iterable[DeskConfig] | Mapping[str, str]) -> None:
+        if isinstance(desks, Mapping):
+            desks = [DeskConfig(name=n, keys=(v,)) for n, v in desks.items()]
+        self._digests: list[tuple[Principal, bytes]] = [
+            (Principal.of(desk), bytes.fromhex(value.split(":", 1)[1]))
+            for desk in desks
+            for value in desk.keys
         ]
+        self.principals = {p.name: p for p, _ in self._digests}
 
     def __len__(self) -> int:
         return len(self._digests)
 
-    def desk_for(self, secret: str) -> Desk | None:
+    def desk_for(self, secret: str) -> Principal | None:
         digest = hashlib.sha256(secret.encode("utf-8")).digest()
-        found: str | None = None
-        for desk, expected in self._digests:  # no early exit: same time for every key
+        found: Principal | None = None
+        for principal, expected in self._digests:  # no early exit: same time for every key
             if hmac.compare_digest(digest, expected):
-                found = desk
-        return Desk(name=found) if found else None
+                found = principal
+        return found
+
+    def owners_of(self, reader_name: str) -> list[str]:
+        """The desks that own a reader (who may see its events)."""
+        return [p.name for p in self.principals.values() if p.owns_reader(reader_name)]
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -1,26 +1,31 @@
-"""Persistence (issue 9 "Persistence"): SQLAlchemy 2 over SQLite (default, one file) or
-PostgreSQL (by URL, for several desks against one service).
+"""Persistence (docs/operations.md "Retention", "Audit log", "PostgreSQL"): SQLAlchemy 2 over
+SQLite (default, one file) or PostgreSQL (by URL, shared by several instances).
 
-Tables: ``verified_reads`` (identities that passed verification, each with a retention
-deadline the purge job enforces), ``insurance_cache`` (one gateway answer per citizen per
-day), ``audit_log`` (append-only: database triggers refuse UPDATE and DELETE), and
-``service_meta`` (the secret that keys subject hashes). ``schema_migrations`` records which
-numbered migration steps ran; ``Store.migrate()`` applies the missing ones in order.
+Tables: ``card_reads`` (identities the service accepted -- genuine, or with the issuer not
+checked when the operator allows it -- each with a retention deadline the purge job
+enforces), ``insurance_cache`` (gateway answers, never kept past the read's deadline),
+``audit_log`` (append-only: database triggers refuse UPDATE and DELETE, and each record
+carries a keyed MAC chained to the previous one, the key kept outside the database) and
+``service_meta``. ``schema_migrations`` records which numbered, frozen migration steps ran;
+``Store.migrate()`` applies the missing ones in order.
 
 Times are stored as naive UTC (SQLite has no time zones); the boundary converts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
 import io
+import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -41,13 +46,18 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
 )
 from sqlalchemy.engine import Connection
 
+from service.audit_key import AuditKeys
+from service.private_files import private_dir, private_file, private_umask
+
 metadata = MetaData()
 
+# -- the current schema (what the code reads and writes) -----------------------------------
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -61,8 +71,8 @@ service_meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
-verified_reads = Table(
-    "verified_reads",
+card_reads = Table(
+    "card_reads",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("id_number", String(12), nullable=False, index=True),
@@ -86,6 +96,7 @@ insurance_cache = Table(
     Column("day", Date, primary_key=True),
     Column("result", JSON, nullable=False),
     Column("fetched_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=True, index=True),
 )
 audit_log = Table(
     "audit_log",
@@ -97,8 +108,13 @@ audit_log = Table(
     Column("subject", String(64), nullable=True),
     Column("outcome", String(64), nullable=False),
     Column("detail", String(300), nullable=True),
+    Column("role", String(16), nullable=True),
+    Column("subjects", Text, nullable=True),
+    Column("client", String(64), nullable=True),
+    Column("mac", String(64), nullable=True),
 )
 
+# -- migrations: each step frozen as the DDL it ran, never derived from the tables above --
 _SQLITE_APPEND_ONLY = (
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
@@ -114,18 +130,85 @@ _POSTGRES_APPEND_ONLY = (
 
 
 def _migration_1(conn: Connection) -> None:
-    for table in (service_meta, verified_reads, insurance_cache, audit_log):
-        table.create(conn, checkfirst=True)
+    frozen = MetaData()
+    Table(
+        "service_meta",
+        frozen,
+        Column("key", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    Table(
+        "verified_reads",
+        frozen,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("id_number", String(12), nullable=False, index=True),
+        Column("search_key", String(300), nullable=False, index=True),
+        Column("date_of_birth", String(10), nullable=True),
+        Column("status", String(32), nullable=False),
+        Column("genuine", Boolean, nullable=False),
+        Column("desk", String(64), nullable=False),
+        Column("scan_id", String(64), nullable=True),
+        Column("identity", JSON, nullable=False),
+        Column("his", JSON, nullable=False),
+        Column("report", JSON, nullable=False),
+        Column("photo", LargeBinary, nullable=True),
+        Column("read_at", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False, index=True),
+    )
+    Table(
+        "insurance_cache",
+        frozen,
+        Column("id_number", String(12), primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("result", JSON, nullable=False),
+        Column("fetched_at", DateTime, nullable=False),
+    )
+    Table(
+        "audit_log",
+        frozen,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", DateTime, nullable=False, index=True),
+        Column("desk", String(64), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("subject", String(64), nullable=True),
+        Column("outcome", String(64), nullable=False),
+        Column("detail", String(300), nullable=True),
+    )
+    frozen.create_all(conn, checkfirst=True)
     statements = _POSTGRES_APPEND_ONLY if conn.dialect.name == "postgresql" else _SQLITE_APPEND_ONLY
     for statement in statements:
         conn.execute(text(statement))
-    conn.execute(insert(service_meta).values(key="subject_secret", value=secrets.token_hex(32)))
+    conn.execute(
+        text("INSERT INTO service_meta (key, value) VALUES ('subject_secret', :v)"),
+        {"v": secrets.token_hex(32)},
+    )
+
+
+def _migration_2(conn: Connection) -> None:
+    """Reads are not all 'verified' (some are accepted with the issuer not checked); the
+    audit log gets roles, the people shown, the client and a keyed chain; insurance answers
+    expire with the read; the subject key leaves the database."""
+    timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    for statement in (
+        "ALTER TABLE verified_reads RENAME TO card_reads",
+        "ALTER TABLE audit_log ADD COLUMN role VARCHAR(16)",
+        "ALTER TABLE audit_log ADD COLUMN subjects TEXT",
+        "ALTER TABLE audit_log ADD COLUMN client VARCHAR(64)",
+        "ALTER TABLE audit_log ADD COLUMN mac VARCHAR(64)",
+        f"ALTER TABLE insurance_cache ADD COLUMN expires_at {timestamp}",
+        "CREATE INDEX ix_insurance_cache_expires_at ON insurance_cache (expires_at)",
+        "DELETE FROM insurance_cache",  # rows without a deadline: asked again
+        "DELETE FROM service_meta WHERE key = 'subject_secret'",
+    ):
+        conn.execute(text(statement))
 
 
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "verified reads, insurance cache, append-only audit log", _migration_1),
+    (2, "card reads, chained audit with roles and subjects, expiring insurance", _migration_2),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+GENESIS_MAC = "0" * 64
 
 
 def utcnow() -> datetime:
@@ -167,14 +250,67 @@ class AuditRecord:
     subject: str | None
     outcome: str
     detail: str | None
+    role: str | None = None
+    subjects: str | None = None
+    client: str | None = None
+    mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One audit record to write. ``id_numbers`` are hashed (or masked) into the subjects;
+    ``detail`` must hold no personal data (the caller bounds and escapes outside text)."""
+
+    desk: str
+    action: str
+    outcome: str
+    role: str | None = None
+    id_number: str | None = None
+    id_numbers: tuple[str, ...] = ()
+    detail: str | None = None
+    client: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainCheck:
+    records: int
+    first_broken: int | None  # the id of the first record whose MAC does not hold
+    last_mac: str
+
+
+def chain_mac(key: bytes, previous: str, fields: list[Any]) -> str:
+    """A record's MAC: HMAC-SHA256 over the previous record's MAC and the record's fields."""
+    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hmac.new(key, (previous + "\n" + body).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _chain_fields(row: Mapping[str, Any]) -> list[Any]:
+    at = row["at"]
+    at_text = _naive(at).isoformat(timespec="microseconds") if isinstance(at, datetime) else at
+    return [
+        at_text,
+        row["desk"],
+        row.get("role"),
+        row["action"],
+        row.get("subject"),
+        row.get("subjects"),
+        row["outcome"],
+        row.get("detail"),
+        row.get("client"),
+    ]
 
 
 class Store:
-    """All database access. Thread-safe (one engine, short transactions)."""
+    """All database access. Thread-safe (one engine, short transactions).
 
-    def __init__(self, url: str, *, audit_subject: str = "hash") -> None:
+    ``audit_keys`` (``service.audit_key``) hash subjects and chain the audit records; the key
+    is kept outside the database."""
+
+    def __init__(self, url: str, *, audit_keys: AuditKeys, audit_subject: str = "hash") -> None:
         self.url = url
         self.audit_subject = audit_subject
+        self.keys = audit_keys
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -183,17 +319,27 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._secret: bytes | None = None
         self._lock = threading.Lock()
+        self._audit_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
     # -- schema ---------------------------------------------------------------------------
     def migrate(self) -> int:
         """Apply missing migrations; returns the schema version now in place."""
-        with self._lock, self.engine.begin() as conn:
+        path = self.sqlite_path
+        if path is not None:
+            private_dir(path.parent)
+        with private_umask(), self._lock, self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # several service processes may start together against one database
                 conn.execute(text("SELECT pg_advisory_xact_lock(4242420009)"))
@@ -208,6 +354,9 @@ class Store:
                         version=version, description=description, applied_at=_naive(utcnow())
                     )
                 )
+        if path is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                private_file(path.with_name(path.name + suffix))
         return self.schema_version()
 
     def schema_version(self) -> int:
@@ -219,15 +368,6 @@ class Store:
         self.engine.dispose()
 
     # -- subject hashing ------------------------------------------------------------------
-    def _subject_secret(self) -> bytes:
-        if self._secret is None:
-            with self.engine.connect() as conn:
-                value = conn.execute(
-                    select(service_meta.c.value).where(service_meta.c.key == "subject_secret")
-                ).scalar_one()
-            self._secret = bytes.fromhex(value)
-        return self._secret
-
     def subject(self, id_number: str | None) -> str | None:
         """The audit log's form of an ID number, per ``audit_subject``."""
         if not id_number:
@@ -236,10 +376,10 @@ class Store:
             return None
         if self.audit_subject == "mask":
             return id_number[:3] + "*" * (len(id_number) - 5) + id_number[-2:]
-        digest = hmac.new(self._subject_secret(), id_number.encode(), hashlib.sha256)
+        digest = hmac.new(self.keys.subject, id_number.encode(), hashlib.sha256)
         return "h:" + digest.hexdigest()[:32]
 
-    # -- verified reads -------------------------------------------------------------------
+    # -- card reads -----------------------------------------------------------------------
     def save_read(
         self,
         *,
@@ -259,7 +399,7 @@ class Store:
     ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
-                insert(verified_reads).values(
+                insert(card_reads).values(
                     id_number=id_number,
                     search_key=search_key[:300],
                     date_of_birth=date_of_birth,
@@ -281,28 +421,29 @@ class Store:
 
     def latest_read(self, id_number: str, *, now: datetime) -> ReadRecord | None:
         query = (
-            select(verified_reads)
-            .where(
-                verified_reads.c.id_number == id_number, verified_reads.c.expires_at > _naive(now)
-            )
-            .order_by(verified_reads.c.read_at.desc(), verified_reads.c.id.desc())
+            select(card_reads)
+            .where(card_reads.c.id_number == id_number, card_reads.c.expires_at > _naive(now))
+            .order_by(card_reads.c.read_at.desc(), card_reads.c.id.desc())
             .limit(1)
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return _read(row) if row else None
 
-    def search(
-        self, *, key: str | None, date_of_birth: str | None, now: datetime, limit: int = 20
+    def find_by_name(
+        self, *, key: str, date_of_birth: str, now: datetime, limit: int = 20
     ) -> list[ReadRecord]:
-        """Latest unexpired read per citizen whose folded name contains ``key``."""
-        query = select(verified_reads).where(verified_reads.c.expires_at > _naive(now))
-        if key:
-            escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(verified_reads.c.search_key.like(f"%{escaped}%", escape="\\"))
-        if date_of_birth:
-            query = query.where(verified_reads.c.date_of_birth == date_of_birth)
-        query = query.order_by(verified_reads.c.read_at.desc(), verified_reads.c.id.desc())
+        """Latest unexpired read per citizen whose folded full name IS ``key`` and who was
+        born on ``date_of_birth``: a whole name and a birth date, never a fragment."""
+        query = (
+            select(card_reads)
+            .where(
+                card_reads.c.expires_at > _naive(now),
+                card_reads.c.search_key == key[:300],
+                card_reads.c.date_of_birth == date_of_birth,
+            )
+            .order_by(card_reads.c.read_at.desc(), card_reads.c.id.desc())
+        )
         seen: dict[str, ReadRecord] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query.limit(limit * 5)).mappings():
@@ -312,46 +453,84 @@ class Store:
                     break
         return list(seen.values())
 
-    def reads_by_desk(
-        self, desk: str, *, since: datetime, now: datetime, limit: int = 100
-    ) -> list[ReadRecord]:
-        query = (
-            select(verified_reads)
-            .where(
-                verified_reads.c.desk == desk,
-                verified_reads.c.read_at >= _naive(since),
-                verified_reads.c.expires_at > _naive(now),
-            )
-            .order_by(verified_reads.c.read_at.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [_read(row) for row in conn.execute(query).mappings()]
-
     def purge(self, *, now: datetime) -> dict[str, int]:
-        """Delete reads past their retention deadline and insurance answers from past days."""
+        """Delete reads past their retention deadline and insurance answers past theirs (or
+        from past days), then leave nothing of them in the file, its WAL or journal."""
         with self.engine.begin() as conn:
             reads = conn.execute(
-                delete(verified_reads).where(verified_reads.c.expires_at <= _naive(now))
+                delete(card_reads).where(card_reads.c.expires_at <= _naive(now))
             ).rowcount
             cached = conn.execute(
-                delete(insurance_cache).where(insurance_cache.c.day < _aware(now).date())
+                delete(insurance_cache).where(
+                    or_(
+                        insurance_cache.c.expires_at <= _naive(now),
+                        insurance_cache.c.day < _aware(now).date(),
+                    )
+                )
             ).rowcount
+        counts = {"reads": int(reads or 0), "insurance": int(cached or 0)}
+        if counts["reads"] or counts["insurance"]:
+            self.scrub()
+        return counts
+
+    def erase(self, id_number: str) -> dict[str, int]:
+        """Every stored read and insurance answer of one person (an erasure request)."""
+        with self.engine.begin() as conn:
+            reads = conn.execute(
+                delete(card_reads).where(card_reads.c.id_number == id_number)
+            ).rowcount
+            cached = conn.execute(
+                delete(insurance_cache).where(insurance_cache.c.id_number == id_number)
+            ).rowcount
+        self.scrub()
         return {"reads": int(reads or 0), "insurance": int(cached or 0)}
 
+    def scrub(self) -> None:
+        """After deleting personal data. SQLite: ``secure_delete`` (set on every connection)
+        has zeroed the freed cells and pages; a TRUNCATE checkpoint copies the WAL back and
+        empties it, so no old page image survives there. PostgreSQL keeps dead tuples until
+        VACUUM reclaims them (docs/operations.md says what that does and does not promise)."""
+        if self.dialect == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in ("card_reads", "insurance_cache"):
+                    with contextlib.suppress(Exception):  # VACUUM needs the table's owner
+                        conn.exec_driver_sql(f"VACUUM {table}")
+
     # -- insurance cache ------------------------------------------------------------------
-    def cached_insurance(self, id_number: str, day: date) -> dict[str, Any] | None:
+    def cached_insurance(
+        self, id_number: str, day: date, *, now: datetime
+    ) -> dict[str, Any] | None:
+        moment = _naive(now)
         with self.engine.connect() as conn:
             value = conn.execute(
                 select(insurance_cache.c.result).where(
-                    insurance_cache.c.id_number == id_number, insurance_cache.c.day == day
+                    insurance_cache.c.id_number == id_number,
+                    insurance_cache.c.day == day,
+                    or_(
+                        insurance_cache.c.expires_at.is_(None),
+                        insurance_cache.c.expires_at > moment,
+                    ),
                 )
             ).scalar()
         return dict(value) if value else None
 
     def cache_insurance(
-        self, id_number: str, day: date, result: dict[str, Any], *, now: datetime
+        self,
+        id_number: str,
+        day: date,
+        result: dict[str, Any],
+        *,
+        now: datetime,
+        expires_at: datetime | None = None,
     ) -> None:
+        """Keep a gateway answer for the day, and never past ``expires_at`` (the read's
+        retention deadline)."""
+        end_of_day = datetime.combine(day, datetime.max.time()).replace(tzinfo=UTC)
+        deadline = min(end_of_day, _aware(expires_at)) if expires_at else end_of_day
         with self.engine.begin() as conn:
             conn.execute(
                 delete(insurance_cache).where(
@@ -360,7 +539,11 @@ class Store:
             )
             conn.execute(
                 insert(insurance_cache).values(
-                    id_number=id_number, day=day, result=result, fetched_at=_naive(now)
+                    id_number=id_number,
+                    day=day,
+                    result=result,
+                    fetched_at=_naive(now),
+                    expires_at=_naive(deadline),
                 )
             )
 
@@ -374,18 +557,56 @@ class Store:
         id_number: str | None = None,
         detail: str | None = None,
         at: datetime | None = None,
+        role: str | None = None,
+        id_numbers: tuple[str, ...] = (),
+        client: str | None = None,
     ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(audit_log).values(
-                    at=_naive(at or utcnow()),
-                    desk=desk[:64],
-                    action=action[:64],
-                    subject=self.subject(id_number),
-                    outcome=outcome[:64],
-                    detail=detail[:300] if detail else None,
+        self.audit_many(
+            [
+                AuditEntry(
+                    desk=desk,
+                    action=action,
+                    outcome=outcome,
+                    id_number=id_number,
+                    detail=detail,
+                    at=at,
+                    role=role,
+                    id_numbers=id_numbers,
+                    client=client,
                 )
-            )
+            ]
+        )
+
+    def audit_many(self, entries: list[AuditEntry]) -> None:
+        """Write records in one transaction, each chained to the one before; on disk when
+        this returns. Across instances on PostgreSQL an advisory lock orders the writers."""
+        if not entries:
+            return
+        with self._audit_lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(4242420013)"))
+            previous = conn.execute(
+                select(audit_log.c.mac).order_by(audit_log.c.id.desc()).limit(1)
+            ).scalar()
+            previous = previous or GENESIS_MAC
+            for entry in entries:
+                row = self._audit_row(entry)
+                previous = chain_mac(self.keys.chain, previous, _chain_fields(row))
+                conn.execute(insert(audit_log).values(**row, mac=previous))
+
+    def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
+        shown = [s for s in (self.subject(i) for i in entry.id_numbers) if s]
+        return {
+            "at": _naive(entry.at or utcnow()),
+            "desk": entry.desk[:64],
+            "role": entry.role[:16] if entry.role else None,
+            "action": entry.action[:64],
+            "subject": self.subject(entry.id_number),
+            "subjects": ",".join(dict.fromkeys(shown)) or None,
+            "outcome": entry.outcome[:64],
+            "detail": entry.detail[:300] if entry.detail else None,
+            "client": entry.client[:64] if entry.client else None,
+        }
 
     def audit_records(self, *, since: datetime | None = None) -> Iterator[AuditRecord]:
         query = select(audit_log).order_by(audit_log.c.id)
@@ -401,11 +622,58 @@ class Store:
                     subject=row["subject"],
                     outcome=row["outcome"],
                     detail=row["detail"],
+                    role=row["role"],
+                    subjects=row["subjects"],
+                    client=row["client"],
+                    mac=row["mac"],
                 )
 
-    def audit_csv(self, out: io.TextIOBase | Any, *, since: datetime | None = None) -> int:
+    def verify_audit_chain(self) -> ChainCheck:
+        """Recompute every record's MAC in order; the first that differs is where the log
+        was edited, or a row removed or inserted. Records without a MAC are accepted only
+        from before the chain existed (written before schema step 2 was applied)."""
+        previous = GENESIS_MAC
+        count = 0
+        with self.engine.connect() as conn:
+            chained_since = conn.execute(
+                select(schema_migrations.c.applied_at).where(schema_migrations.c.version == 2)
+            ).scalar()
+            for row in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings():
+                count += 1
+                if row["mac"] is None and chained_since and row["at"] < chained_since:
+                    continue
+                expected = chain_mac(self.keys.chain, previous, _chain_fields(dict(row)))
+                if row["mac"] is None or not hmac.compare_digest(str(row["mac"]), expected):
+                    return ChainCheck(records=count, first_broken=int(row["id"]), last_mac=previous)
+                previous = expected
+        return ChainCheck(records=count, first_broken=None, last_mac=previous)
+
+    def audit_csv(
+        self,
+        out: io.TextIOBase | Any,
+        *,
+        since: datetime | None = None,
+        declaration: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """The records as CSV, after the ``declaration`` rows (action ``declaration``)."""
         writer = csv.writer(out)
-        writer.writerow(["id", "at", "desk", "action", "subject", "outcome", "detail"])
+        writer.writerow(
+            [
+                "id",
+                "at",
+                "desk",
+                "role",
+                "action",
+                "subject",
+                "subjects",
+                "outcome",
+                "detail",
+                "client",
+                "mac",
+            ]
+        )
+        for name, value in declaration:
+            writer.writerow(["", "", "", "", "declaration", "", "", name, value, "", ""])
         count = 0
         for record in self.audit_records(since=since):
             writer.writerow(
@@ -413,10 +681,14 @@ class Store:
                     record.id,
                     record.at.isoformat(),
                     record.desk,
+                    record.role or "",
                     record.action,
                     record.subject or "",
+                    record.subjects or "",
                     record.outcome,
                     record.detail or "",
+                    record.client or "",
+                    record.mac or "",
                 ]
             )
             count += 1
@@ -443,5 +715,19 @@ def _read(row: Any) -> ReadRecord:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # desks read while a scan writes
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted personal data is zeroed, not freed
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def open_store(settings: Any, *, create_key: bool = True) -> Store:
+    """The store a ``Settings`` names, with the audit key it names (created on first use
+    when ``create_key``; commands that only read the log refuse to invent one)."""
+    from service.audit_key import load_audit_keys
+
+    keys = load_audit_keys(
+        key=settings.audit_key, key_file=settings.effective_audit_key_file, create=create_key
+    )
+    return Store(
+        settings.effective_database_url, audit_keys=keys, audit_subject=settings.audit_subject
+    )

@@ -1,6 +1,7 @@
-"""Typed route dependencies (ARCHITECTURE.md "Style": thin routes, FastAPI ``Annotated``
-dependencies): the app's ``Context``, the calling desk (its API key checked and rate-limited,
-issue 9) and an ``Audit`` that writes the audit log as that desk.
+"""Typed route dependencies (docs/architecture.md "Service"; FastAPI ``Annotated``
+dependencies): the app's ``Context``, the calling principal (its key checked and
+rate-limited, ``service.desks``) and an ``Audit`` that writes the audit log as that principal,
+with the client's address.
 """
 
 from __future__ import annotations
@@ -12,19 +13,33 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service import redact
-from service.auth import Desk, bearer_token
+from service.auth import bearer_token
 from service.context import Context, ctx_of
-from service.db import Store
+from service.db import AuditEntry, Store
+from service.desks import Principal, Role
 from service.problems import Problem
+from service.request_text import bounded
 
 
-def require_desk(request: Request) -> Desk:
+def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
+    """The caller's address: the socket's, or the last hop ``X-Forwarded-For`` names when
+    the socket is a configured trusted proxy (never a header anyone can send)."""
+    peer = request.client.host if request.client else "-"
+    if peer in trusted_proxies:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return bounded(hops[-1], 64)
+    return peer
+
+
+def require_desk(request: Request) -> Principal:
     ctx = ctx_of(request)
     token = bearer_token(request.headers.get("authorization"))
-    desk = ctx.keys.desk_for(token) if token else None
-    if desk is None:
+    principal = ctx.keys.desk_for(token) if token else None
+    if principal is None:
         ctx.metrics.auth_failures.inc()
-        client = request.client.host if request.client else "-"
+        client = client_address(request, ctx.settings.trusted_proxies)
         if ctx.ip_limiter.take(f"auth:{client}"):
             raise Problem(
                 status=429,
@@ -37,7 +52,8 @@ def require_desk(request: Request) -> Desk:
             desk="-",
             action="auth",
             outcome=outcome,
-            detail=redact.redact(f"{request.method} {request.url.path} from {client}"),
+            detail=bounded(redact.redact(f"{request.method} {request.url.path}"), 120),
+            client=client,
         )
         raise Problem(
             status=401,
@@ -49,7 +65,7 @@ def require_desk(request: Request) -> Desk:
             clerk_message="Khóa bàn tiếp đón không đúng: đăng nhập lại",
             headers={"WWW-Authenticate": 'Bearer realm="cccd"'},
         )
-    wait = ctx.limiter.take(desk.name)
+    wait = ctx.limiter.take(principal.name)
     if wait:
         ctx.metrics.rate_limited.inc()
         raise Problem(
@@ -59,31 +75,94 @@ def require_desk(request: Request) -> Desk:
             detail=f"retry after {wait:.0f} s",
             headers={"Retry-After": f"{wait:.0f}"},
         )
-    return desk
+    request.state.principal = principal
+    return principal
 
 
-DeskDep = Annotated[Desk, Depends(require_desk)]
+DeskDep = Annotated[Principal, Depends(require_desk)]
 CtxDep = Annotated[Context, Depends(ctx_of)]
+
+
+def require_role(*roles: Role) -> object:
+    """A dependency that lets only these roles through; others get 404 (the route's
+    existence is not confirmed to a caller who may not use it)."""
+
+    def check(principal: DeskDep) -> Principal:
+        if principal.role not in roles:
+            raise Problem(status=404, slug="not-found", title="Not found")
+        return principal
+
+    return Depends(check)
+
+
+ReadingDesk = Annotated[Principal, require_role("desk")]
+Admin = Annotated[Principal, require_role("admin")]
 
 
 @dataclass(frozen=True, slots=True)
 class Audit:
-    """The audit log as one desk writes it: every lookup of personal data leaves a record."""
+    """The audit log as one principal writes it: every access to personal data leaves a
+    record with who (name, role, client), what (action, hashed subjects), when and outcome."""
 
     store: Store
-    desk: str
+    principal: Principal
+    client: str | None = None
 
-    def __call__(self, action: str, outcome: str, *, id_number: str | None = None) -> None:
-        self.store.audit(desk=self.desk, action=action, outcome=outcome, id_number=id_number)
+    @property
+    def desk(self) -> str:
+        return self.principal.name
 
-    async def in_thread(self, action: str, outcome: str, *, id_number: str | None = None) -> None:
+    def entry(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        id_number: str | None = None,
+        id_numbers: tuple[str, ...] = (),
+        detail: str | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            desk=self.principal.name,
+            role=self.principal.role,
+            action=action,
+            outcome=outcome,
+            id_number=id_number,
+            id_numbers=id_numbers,
+            detail=detail,
+            client=self.client,
+        )
+
+    def __call__(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        id_number: str | None = None,
+        id_numbers: tuple[str, ...] = (),
+        detail: str | None = None,
+    ) -> None:
+        self.store.audit_many(
+            [self.entry(action, outcome, id_number=id_number, id_numbers=id_numbers, detail=detail)]
+        )
+
+    async def in_thread(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        id_number: str | None = None,
+        id_numbers: tuple[str, ...] = (),
+        detail: str | None = None,
+    ) -> None:
         """From an async route: the database write must not stall the event loop."""
-        await asyncio.to_thread(self, action, outcome, id_number=id_number)
+        await asyncio.to_thread(
+            self, action, outcome, id_number=id_number, id_numbers=id_numbers, detail=detail
+        )
 
 
-def audit_for(desk: DeskDep, ctx: CtxDep) -> Audit:
+def audit_for(desk: DeskDep, ctx: CtxDep, request: Request) -> Audit:
     # FastAPI caches require_desk per request: a route taking DeskDep too is checked once.
-    return Audit(ctx.store, desk.name)
+    return Audit(ctx.store, desk, client_address(request, ctx.settings.trusted_proxies))
 
 
 AuditDep = Annotated[Audit, Depends(audit_for)]

@@ -1,5 +1,6 @@
-"""Face images (DG2 as JPEG) kept in memory with a time-to-live (issue 9: face images are not
-written to disk by default; ``store_photos`` keeps them with the verified read instead)."""
+"""Face images (DG2 as JPEG) kept in memory with a time-to-live (docs/operations.md
+"Retention": face images are not written to disk by default; ``store_photos`` keeps them with
+the read instead, and either way they go no later than the read)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ class PhotoCache:
                 del self._items[key]
                 return None
             return item[1]
+
+    def drop(self, key: str) -> bool:
+        with self._lock:
+            return self._items.pop(key, None) is not None
 
     def purge(self) -> int:
         now = self.clock()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 
 from verify import vntext
@@ -31,7 +32,7 @@ class SensitiveValues:
     """Names seen recently (bounded): the filter masks them wherever they appear."""
 
     def __init__(self, limit: int = 2000) -> None:
-        self._values: OrderedDict[str, None] = OrderedDict()
+        self._values: OrderedDict[str, float] = OrderedDict()
         self._limit = limit
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
@@ -49,11 +50,26 @@ class SensitiveValues:
                     vntext.normalize(value).upper(),
                 }:
                     if len(form) >= 3:
-                        self._values[form] = None
+                        self._values[form] = time.monotonic()
                         self._values.move_to_end(form)
             while len(self._values) > self._limit:
                 self._values.popitem(last=False)
             self._pattern = None
+
+    def purge(self, max_age: float) -> int:
+        """Forget names seen longer ago than ``max_age`` seconds: this list is personal data
+        too, and keeps no longer than the reads it came from."""
+        cutoff = time.monotonic() - max_age
+        with self._lock:
+            stale = [v for v, seen in self._values.items() if seen <= cutoff]
+            for value in stale:
+                del self._values[value]
+            if stale:
+                self._pattern = None
+        return len(stale)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def pattern(self) -> re.Pattern[str] | None:
         with self._lock:

@@ -1,7 +1,8 @@
-"""What a finished scan leaves behind (issue 9; ARCHITECTURE.md "The data path (a scan)",
-step 6): an accepted card's identity is stored for the retention window and its photo cached;
-a rejected one is shown as unverified with the clerk's warning; either way the scan is audited.
-``finish_scan`` builds the result the desk page receives.
+"""What a finished scan leaves behind (docs/architecture.md "The data path", step 6): an
+accepted card's identity -- only the fields check-in needs, and the optional ones the
+operator chose to keep -- is stored for the retention window and its photo cached; a
+rejected one is shown as unverified with the clerk's warning; either way the scan is audited.
+``finish_scan`` builds the result the owning desk receives.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from service import redact
 from service.context import Context
+from service.desks import minimise
 from service.scanner import ScanOutcome
 from service.scans import NOT_GENUINE, Scan
 
@@ -20,7 +22,9 @@ SENSITIVE_NAMES = ("full_name", "father_name", "mother_name", "spouse_name")
 
 
 async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[str, Any]:
-    identity = outcome.identity or {}
+    kept = ctx.settings.stored_fields
+    identity = minimise(outcome.identity, kept) or {}
+    unverified = minimise(outcome.identity, kept)
     redact.SENSITIVE.add(*(identity.get(k) for k in SENSITIVE_NAMES))
     now = datetime.now(UTC)
     id_number = outcome.id_number
@@ -72,11 +76,12 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
         if outcome.photo_jpeg:
             result["photo_url"] = f"/api/v1/citizens/{id_number}/photo"
     else:
-        result["unverified_identity"] = outcome.identity
+        result["unverified_identity"] = unverified
         result["clerk_message"] = NOT_GENUINE
     await asyncio.to_thread(
         ctx.store.audit,
         desk=scan.desk,
+        role="desk",
         action="scan",
         outcome=outcome.status if outcome.accepted else f"rejected:{outcome.status}",
         id_number=id_number,

@@ -94,7 +94,7 @@ class Scan:
         return body
 
     def event(self) -> dict[str, Any]:
-        """What SSE subscribers see: no personal data."""
+        """What the owning desk's event stream sees: no personal data."""
         data: dict[str, Any] = {
             "id": self.id,
             "reader": self.reader,
@@ -116,6 +116,7 @@ class Scan:
 
 
 OnDone = Callable[[Scan, ScanOutcome], Awaitable[dict[str, Any]]]
+OnFailed = Callable[[Scan, str], Awaitable[None]]
 
 
 class ScanManager:
@@ -127,6 +128,7 @@ class ScanManager:
         metrics: Metrics,
         trust: Any,
         on_done: OnDone,
+        on_failed: OnFailed | None = None,
         card_wait_seconds: float = 15.0,
         read_timeout: float = 60.0,
         queue_limit: int = 16,
@@ -137,6 +139,7 @@ class ScanManager:
         self.metrics = metrics
         self.trust = trust
         self.on_done = on_done
+        self.on_failed = on_failed
         self.card_wait_seconds = card_wait_seconds
         self.read_timeout = read_timeout
         self.queue_limit = queue_limit
@@ -171,7 +174,6 @@ class ScanManager:
                 slug="unknown-reader",
                 title="No reader by that name",
                 clerk_message="Không thấy đầu đọc này: chọn lại đầu đọc",
-                extra={"readers": list(self.registry.readers)},
             )
         queue = self._worker_for(reader_name)
         if len(self._pending[reader_name]) >= self.queue_limit:
@@ -207,6 +209,32 @@ class ScanManager:
     def busy(self, reader_name: str) -> bool:
         return bool(self._pending.get(reader_name))
 
+    def purge(self, *, now: datetime, retention_seconds: float, photo_seconds: float) -> int:
+        """Forget finished scans past the read's retention (their results hold personal
+        data) and drop face images past their own, shorter, time to live."""
+        dropped = 0
+        for scan_id, scan in list(self.scans.items()):
+            if scan.state not in FINAL:
+                continue
+            age = (now - (scan.finished_at or scan.created_at)).total_seconds()
+            if age >= retention_seconds:
+                del self.scans[scan_id]
+                dropped += 1
+            elif scan.photo_jpeg is not None and age >= photo_seconds:
+                scan.photo_jpeg = None
+        return dropped
+
+    def forget_person(self, id_number: str) -> int:
+        """Erasure: drop every finished scan that showed this person."""
+        gone = [
+            scan_id
+            for scan_id, scan in self.scans.items()
+            if scan.state in FINAL and id_number in _id_numbers(scan)
+        ]
+        for scan_id in gone:
+            del self.scans[scan_id]
+        return len(gone)
+
     async def wait(self, scan: Scan, timeout: float) -> None:
         """Until the scan is done or failed, or the timeout passes."""
         if scan.state in FINAL or timeout <= 0:
@@ -232,7 +260,7 @@ class ScanManager:
                 raise
             except Exception:
                 log.exception("scan worker failed")
-                self._fail(
+                await self._fail(
                     scan,
                     Problem(
                         status=500,
@@ -250,7 +278,7 @@ class ScanManager:
     async def _run(self, scan: Scan) -> None:
         reader = self.registry.get(scan.reader)
         if reader is None:
-            self._fail(
+            await self._fail(
                 scan,
                 Problem(status=404, slug="unknown-reader", title="The reader went away"),
                 "no_reader",
@@ -285,11 +313,11 @@ class ScanManager:
             )
         except TimeoutError:
             reader.abort(transport)
-            self._fail(scan, READ_TIMEOUT, "timeout")
+            await self._fail(scan, READ_TIMEOUT, "timeout")
             return
         except CardError as exc:
             cause = scanner.root_cause(exc)
-            self._fail(scan, problem_for_card_error(cause), type(cause).__name__)
+            await self._fail(scan, problem_for_card_error(cause), type(cause).__name__)
             return
         finally:
             try:
@@ -320,23 +348,38 @@ class ScanManager:
             except NoCardYet:
                 pass
             except CardError as exc:
-                self._fail(scan, problem_for_card_error(exc), type(exc).__name__)
+                await self._fail(scan, problem_for_card_error(exc), type(exc).__name__)
                 return None
             if not scan.waiting_for_card:
                 scan.waiting_for_card = True
                 self._publish(scan)
             if time.monotonic() >= deadline:
-                self._fail(scan, NO_CARD, "no_card")
+                await self._fail(scan, NO_CARD, "no_card")
                 return None
             await asyncio.sleep(0.1)
 
-    def _fail(self, scan: Scan, problem: Problem, outcome: str) -> None:
+    async def _fail(self, scan: Scan, problem: Problem, outcome: str) -> None:
         scan.problem = problem.to_json(instance=f"/api/v1/scans/{scan.id}")
         scan.state, scan.finished_at, scan.waiting_for_card = "failed", datetime.now(UTC), False
         self.metrics.scans.labels(f"failed_{problem.slug}").inc()
         log.info("scan on a reader failed: %s", outcome)
+        if self.on_failed is not None:
+            try:
+                await self.on_failed(scan, problem.slug)
+            except Exception:
+                log.exception("auditing a failed scan failed")
         self._publish(scan)
 
     def _publish(self, scan: Scan) -> None:
         scan.touch()
-        self.bus.publish("scan", scan.event())
+        self.bus.publish("scan", scan.event(), to=(scan.desk,))
+
+
+def _id_numbers(scan: Scan) -> set[str]:
+    result = scan.result or {}
+    found = {scan.access.id_number} if scan.access.id_number else set()
+    for key in ("identity", "unverified_identity"):
+        shown = result.get(key) or {}
+        if shown.get("id_number"):
+            found.add(str(shown["id_number"]))
+    return found

@@ -17,6 +17,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from service.desks import (
+    OPTIONAL_FIELDS,
+    DeskConfig,
+    DeskConfigError,
+    check_desks,
+    desk_from_mapping,
+)
+
 AuditSubject = Literal["hash", "mask", "none"]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -50,11 +58,44 @@ def parse_api_keys(text: str, *, source: str = "CCCD_API_KEYS") -> dict[str, str
     return keys
 
 
+MIN_KEY_LENGTH = 16
+# Digests of secrets nobody should use (a digest cannot show its key's length, so the
+# well-known weak ones are refused by name; `cccd key new` makes proper ones).
+_WEAK_SECRETS = (
+    "test",
+    "password",
+    "secret",
+    "admin",
+    "changeme",
+    "123456",
+    "12345678",
+    "1234567890",
+    "desk",
+    "desk-1",
+    "demo",
+    "cccd",
+    "qwerty",
+    "letmein",
+    "hospital",
+    "benhvien",
+)
+WEAK_DIGESTS = frozenset(hashlib.sha256(w.encode()).hexdigest() for w in _WEAK_SECRETS)
+
+
 def _stored(secret: str) -> str:
     if secret.startswith("sha256:") and len(secret) == 7 + 64:
-        return secret.lower()
-    if len(secret) < 12:
-        raise SettingsError("desk keys must be at least 12 characters")
+        digest = secret[7:].lower()
+        if digest in WEAK_DIGESTS:
+            raise SettingsError(
+                "a desk key digest is that of a well-known weak secret: make a new key with "
+                "`cccd key new`"
+            )
+        return "sha256:" + digest
+    if len(secret) < MIN_KEY_LENGTH or len(set(secret)) < 8:
+        raise SettingsError(
+            f"desk keys must be at least {MIN_KEY_LENGTH} random characters "
+            "(make one with `cccd key new`)"
+        )
     return hash_key(secret)
 
 
@@ -103,6 +144,21 @@ class Settings:
     bhxh_timeout_seconds: float = 8.0
     bhxh_retries: int = 2
     demo_key: str | None = None  # set when simulated mode generated a key (printed once)
+    # -- desks, roles and privacy (docs/operations.md "Desks, roles and readers") --------
+    desks: tuple[DeskConfig, ...] = ()  # from [desks.NAME] tables, plus api_keys as desks
+    desk_readers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # env form
+    key_roles: Mapping[str, str] = field(default_factory=dict)  # env form: name -> role
+    stored_fields: frozenset[str] = frozenset()  # optional card fields kept at all
+    audit_key_file: Path | None = None  # default: data_dir/audit.key (created 0600)
+    audit_key: str | None = None  # or the key itself (CCCD_AUDIT_KEY), hex or text
+    trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-For only from these addresses
+    allowed_hosts: tuple[str, ...] = ()  # Host header names besides the bound ones
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    allow_insecure_network: bool = False  # bind off loopback without TLS (not advised)
+    max_body_bytes: int = 16_384
+    purpose: str = "Xác định người bệnh khi tiếp đón khám bệnh, chữa bệnh và tra cứu thẻ BHYT"
+    legal_basis: str = ""
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -121,15 +177,45 @@ class Settings:
         values.update(_from_env(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
+        settings = settings.with_desks()
         settings.validate()
         return settings
 
+    def with_desks(self) -> Settings:
+        """``desks`` completed with the ``api_keys`` entries (environment form), their
+        ``desk_readers`` and ``key_roles``; checked across desks."""
+        desks = list(self.desks)
+        known = {d.name for d in desks}
+        for name, digest in self.api_keys.items():
+            if name in known:
+                continue
+            role = self.key_roles.get(name, "desk")
+            if role not in ("desk", "lookup", "admin"):
+                raise SettingsError(f"CCCD_KEY_ROLES: role of {name} must be desk, lookup or admin")
+            desks.append(
+                DeskConfig(
+                    name=name,
+                    role=role,  # type: ignore[arg-type]
+                    keys=(digest,),
+                    readers=self.desk_readers.get(name, ()) if role == "desk" else (),
+                )
+            )
+        try:
+            check_desks(desks)
+        except DeskConfigError as exc:
+            raise SettingsError(str(exc)) from None
+        return replace(self, desks=tuple(desks))
+
+    @property
+    def reading_desks(self) -> tuple[DeskConfig, ...]:
+        return tuple(d for d in self.desks if d.role == "desk")
+
     def with_demo_key(self) -> Settings:
         """Simulated mode with no key configured: a fresh key for a ``demo`` desk."""
-        if self.api_keys:
+        if self.desks or self.api_keys:
             return self
         key = generate_key()
-        return replace(self, api_keys={"demo": hash_key(key)}, demo_key=key)
+        return replace(self, api_keys={"demo": hash_key(key)}, demo_key=key).with_desks()
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:
@@ -140,6 +226,13 @@ class Settings:
             raise SettingsError("CCCD_AUDIT_SUBJECT must be hash, mask or none")
         if self.rate_limit_per_minute <= 0 or self.rate_limit_burst <= 0:
             raise SettingsError("rate limits must be positive")
+        if self.max_body_bytes < 1024:
+            raise SettingsError("max_body_bytes must be at least 1024")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError("TLS needs both CCCD_TLS_CERT and CCCD_TLS_KEY")
+        unknown = self.stored_fields - OPTIONAL_FIELDS
+        if unknown:
+            raise SettingsError(f"stored_fields: {sorted(unknown)} are not optional card fields")
         if self.bhxh_officer_id and not (
             self.bhxh_officer_id.isdigit() and len(self.bhxh_officer_id) == 12
         ):
@@ -150,6 +243,14 @@ class Settings:
         return self.host in LOOPBACK
 
     @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit.key"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -158,7 +259,8 @@ class Settings:
     def __repr__(self) -> str:  # never print secrets
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["api_keys"] = sorted(self.api_keys)
-        for secret in ("bhxh_password", "demo_key", "bhxh_officer_id"):
+        shown["desks"] = [f"{d.name}:{d.role}" for d in self.desks]
+        for secret in ("bhxh_password", "demo_key", "bhxh_officer_id", "audit_key"):
             shown[secret] = "***" if shown[secret] else ""
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
@@ -194,12 +296,64 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_BHXH_OFFICER_ID": ("bhxh_officer_id", "str"),
     "CCCD_BHXH_TIMEOUT_SECONDS": ("bhxh_timeout_seconds", "float"),
     "CCCD_BHXH_RETRIES": ("bhxh_retries", "int"),
+    "CCCD_DESK_READERS": ("desk_readers", "desk_readers"),
+    "CCCD_KEY_ROLES": ("key_roles", "roles"),
+    "CCCD_STORED_FIELDS": ("stored_fields", "fieldset"),
+    "CCCD_AUDIT_KEY_FILE": ("audit_key_file", "path"),
+    "CCCD_AUDIT_KEY": ("audit_key", "str"),
+    "CCCD_TRUSTED_PROXIES": ("trusted_proxies", "list"),
+    "CCCD_ALLOWED_HOSTS": ("allowed_hosts", "list"),
+    "CCCD_TLS_CERT": ("tls_cert", "path"),
+    "CCCD_TLS_KEY": ("tls_key", "path"),
+    "CCCD_ALLOW_INSECURE_NETWORK": ("allow_insecure_network", "bool"),
+    "CCCD_MAX_BODY_BYTES": ("max_body_bytes", "int"),
+    "CCCD_PURPOSE": ("purpose", "str"),
+    "CCCD_LEGAL_BASIS": ("legal_basis", "str"),
 }
 _KINDS = {name: kind for name, kind in _ENV.values()}
+_KINDS["desks"] = "desks"
 
 
 def _convert(name: str, kind: str, raw: Any, source: str) -> Any:
     try:
+        if kind == "desks":
+            if not isinstance(raw, Mapping):
+                raise SettingsError(f"{source}: [desks.NAME] tables are needed")
+            try:
+                return tuple(
+                    desk_from_mapping(
+                        str(n),
+                        d if isinstance(d, Mapping) else {},
+                        source=f"{source}.{n}",
+                        stored=_stored,
+                    )
+                    for n, d in raw.items()
+                )
+            except DeskConfigError as exc:
+                raise SettingsError(str(exc)) from None
+        if kind == "desk_readers":
+            if isinstance(raw, Mapping):
+                items = {str(k): v for k, v in raw.items()}
+            else:
+                items = dict(part.split("=", 1) for part in str(raw).split(",") if "=" in part)
+            return {
+                k.strip(): tuple(
+                    x.strip()
+                    for x in (v if isinstance(v, list) else str(v).split("|"))
+                    if str(x).strip()
+                )
+                for k, v in items.items()
+            }
+        if kind == "roles":
+            if isinstance(raw, Mapping):
+                return {str(k): str(v) for k, v in raw.items()}
+            return {
+                k.strip(): v.strip()
+                for k, _, v in (p.partition("=") for p in str(raw).split(",") if p.strip())
+            }
+        if kind == "fieldset":
+            values = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return frozenset(str(x).strip() for x in values if str(x).strip())
         if kind == "keys":
             if isinstance(raw, Mapping):
                 return {str(k): _stored(str(v)) for k, v in raw.items()}

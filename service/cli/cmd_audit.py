@@ -1,5 +1,8 @@
-"""``cccd audit export``: write the audit log as CSV (issue 9 "Persistence"). Subjects are
-already hashed or masked in the database, per ``CCCD_AUDIT_SUBJECT``."""
+"""``cccd audit export`` and ``cccd audit verify`` (docs/operations.md "Audit log"): write the
+audit log as CSV, headed by the declared purpose and legal basis; check its chain of keyed
+hashes and name the first record that does not hold. Subjects are already hashed or masked
+in the database, per ``CCCD_AUDIT_SUBJECT``. Both are themselves audited.
+"""
 
 from __future__ import annotations
 
@@ -16,28 +19,70 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     export.add_argument("--since", help="only records at or after this ISO date/time")
     export.add_argument("--config", help="TOML config file (or CCCD_CONFIG)")
     export.set_defaults(func=export_audit)
+    check = commands.add_parser("verify", help="check the audit log's chain of keyed hashes")
+    check.add_argument("--config", help="TOML config file (or CCCD_CONFIG)")
+    check.set_defaults(func=verify_audit)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
-def export_audit(args: argparse.Namespace) -> int:
-    from service.db import Store
+def _open(args: argparse.Namespace, command: str):  # type: ignore[no-untyped-def]
+    from service.audit_key import AuditKeyError
+    from service.db import open_store
     from service.settings import Settings, SettingsError
 
     try:
         settings = Settings.load(config_file=args.config)
-        since = datetime.fromisoformat(args.since) if args.since else None
-    except (SettingsError, ValueError) as exc:
-        print(f"cccd audit export: {exc}", file=sys.stderr)
-        return 2
-    store = Store(settings.effective_database_url, audit_subject=settings.audit_subject)
-    try:
+        store = open_store(settings, create_key=False)
         store.migrate()
+    except (SettingsError, AuditKeyError, ValueError) as exc:
+        print(f"cccd audit {command}: {exc}", file=sys.stderr)
+        return None, None
+    return settings, store
+
+
+def export_audit(args: argparse.Namespace) -> int:
+    from service.private_files import private_umask
+    from service.routes.account import export_declaration
+
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print("cccd audit export: --since must be an ISO date or date-time", file=sys.stderr)
+        return 2
+    settings, store = _open(args, "export")
+    if store is None:
+        return 2
+    try:
         if args.output:
-            with open(args.output, "w", newline="", encoding="utf-8") as out:
-                count = store.audit_csv(out, since=since)
+            with private_umask(), open(args.output, "w", newline="", encoding="utf-8") as out:
+                count = store.audit_csv(out, since=since, declaration=export_declaration(settings))
             print(f"{count} audit records written to {args.output}", file=sys.stderr)
         else:
-            store.audit_csv(sys.stdout, since=since)
+            count = store.audit_csv(
+                sys.stdout, since=since, declaration=export_declaration(settings)
+            )
+        store.audit(desk="cli", role="admin", action="audit_export", outcome=f"{count} records")
     finally:
         store.close()
     return 0
+
+
+def verify_audit(args: argparse.Namespace) -> int:
+    _settings, store = _open(args, "verify")
+    if store is None:
+        return 2
+    try:
+        check = store.verify_audit_chain()
+        if check.first_broken is None:
+            print(f"audit log intact: {check.records} records, chain holds")
+            store.audit(desk="cli", role="admin", action="audit_verify", outcome="intact")
+            return 0
+        print(
+            f"audit log BROKEN at record {check.first_broken} "
+            f"({check.records} records read): that record was changed, or one before it "
+            "was removed or inserted"
+        )
+        store.audit(desk="cli", role="admin", action="audit_verify", outcome="broken")
+        return 1
+    finally:
+        store.close()

@@ -185,10 +185,13 @@ def _show(card: CardRead, args: argparse.Namespace) -> int:
 
 
 def write_dump(card: CardRead, directory: Path) -> None:
-    """Raw files as ``NAME.bin``, so a read can be verified and replayed later."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Raw files as ``NAME.bin``, so a read can be verified and replayed later. They hold
+    personal data: the folder is made 0700 and each file 0600."""
+    from service.private_files import private_dir, write_private
+
+    private_dir(directory)
     for name, raw in card.files.items():
-        (directory / f"{name}{DUMP_SUFFIX}").write_bytes(raw)
+        write_private(directory / f"{name}{DUMP_SUFFIX}", raw)
 
 
 def read_dump(directory: Path) -> dict[str, bytes]:

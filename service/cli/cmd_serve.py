@@ -1,6 +1,6 @@
-"""``cccd serve``: run the desk service (issue 9). ``--simulated`` starts it with simulated
-readers, fictional cards and the local BHXH gateway stand-in, and prints a demo desk key when
-none is configured."""
+"""``cccd serve``: run the desk service (docs/operations.md). ``--simulated`` starts it with
+simulated readers, fictional cards and the local BHXH gateway stand-in, and prints a demo desk
+key when none is configured."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service import create_app
+    from service.private_files import restrict_umask
     from service.redact import install
     from service.settings import Settings, SettingsError
 
@@ -55,16 +56,26 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     if settings.simulated:
         settings = settings.with_demo_key()
-    if not settings.api_keys:
+    if not settings.desks:
         print(
-            "cccd serve: no desk API keys: set CCCD_API_KEYS=desk-1=SECRET,... "
-            "(see docs/operations.md)",
+            "cccd serve: no desk keys: set CCCD_API_KEYS=desk-1=SECRET,... or [desks.NAME] "
+            "in the config file (see docs/operations.md; `cccd key new` makes a key)",
             file=sys.stderr,
         )
         return 2
     if not settings.loopback_only:
+        if not settings.tls and not settings.allow_insecure_network:
+            print(
+                f"cccd serve: refusing to listen on {settings.host} without TLS: desk keys and "
+                "personal data would cross the network in clear. Set CCCD_TLS_CERT and "
+                "CCCD_TLS_KEY, or bind to 127.0.0.1 (CCCD_ALLOW_INSECURE_NETWORK=true "
+                "overrides, not advised)",
+                file=sys.stderr,
+            )
+            return 2
         print(
-            f"cccd serve: WARNING: listening on {settings.host}, reachable from the network",
+            f"cccd serve: WARNING: listening on {settings.host}, reachable from the network"
+            + ("" if settings.tls else " WITHOUT TLS"),
             file=sys.stderr,
         )
     if settings.demo_key:
@@ -79,7 +90,10 @@ def serve(args: argparse.Namespace) -> int:
     elif logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
     install()
+    restrict_umask()  # the database, its WAL and every file the service writes: 0600
     app = create_app(settings)
+    scheme = "https" if settings.tls else "http"
+    print(f"Desk page: {scheme}://{_url_host(settings.host)}:{settings.port}/desk", flush=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -87,6 +101,8 @@ def serve(args: argparse.Namespace) -> int:
         log_config=None,
         timeout_graceful_shutdown=3,
         server_header=False,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
     )
     server = uvicorn.Server(config)
     server.run()

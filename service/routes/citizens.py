@@ -1,7 +1,8 @@
-"""Verified identities and what the desk asks about them (issue 9; ARCHITECTURE.md "The data
-path (a scan)", step 6; spec/bhyt-gateway.md "The desk's job"): search, the latest identity,
-its face image, the BHYT check (cached for the day) and parsing a QR payload. Every lookup is
-audited.
+"""Accepted identities and what the desk asks about them (docs/architecture.md "The data
+path", step 6; docs/spec/bhyt-gateway.md "The desk's job"): the latest identity by the full
+ID number (any authenticated role: the hospital-wide purpose), a search by whole name and
+birth date (never a fragment), the face image, the BHYT check (kept no longer than the read)
+and parsing a QR payload. Every access is audited with the people it showed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from service import redact
 from service.bhyt import InsuranceCheck, not_configured
 from service.context import Context
 from service.db import ReadRecord
-from service.deps import Audit, AuditDep, CtxDep
+from service.deps import Admin, Audit, AuditDep, CtxDep, DeskDep
+from service.desks import Principal, minimise
 from service.problems import Problem, invalid_input
 from service.routes.shapes import ID_NUMBER, JPEG_RESPONSES, jpeg_response
 from service.scanner import parse_qr_fields
@@ -35,36 +37,48 @@ class QRRequest(BaseModel):
     payload: str = Field(min_length=1, max_length=2000)
 
 
-@router.get("/citizens", summary="Search verified identities by folded name")
+@router.get("/citizens", summary="Find an identity by whole name and date of birth")
 def search(
     audit: AuditDep,
     ctx: CtxDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="the whole full name")] = None,
     date_of_birth: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict[str, Any]:
     from verify import vntext
 
-    key = vntext.search_key(q) if q else None
-    if not key and date_of_birth is None:
-        raise Problem(status=422, slug="invalid-request", title="Give q or date_of_birth")
-    records = ctx.store.search(
-        key=key,
-        date_of_birth=date_of_birth.isoformat() if date_of_birth else None,
-        now=datetime.now(UTC),
-        limit=limit,
+    key = vntext.search_key(q) if q else ""
+    if len(key.split()) < 2 or date_of_birth is None:
+        audit("search", "refused:incomplete")
+        raise Problem(
+            status=422,
+            slug="search-needs-name-and-birth-date",
+            title="A search needs the whole full name and the date of birth",
+            detail="give q (the full name, at least two words) and date_of_birth; "
+            "fragments are not searched",
+            clerk_message="Nhập đủ họ tên và ngày sinh để tìm",
+        )
+    records = ctx.store.find_by_name(
+        key=key, date_of_birth=date_of_birth.isoformat(), now=datetime.now(UTC), limit=limit
     )
-    audit("search", f"{len(records)} found")
+    audit(
+        "search",
+        f"{len(records)} found",
+        id_numbers=tuple(r.id_number for r in records),
+    )
     return {"results": [_summary(r) for r in records]}
 
 
 @router.get("/citizens/{id_number}", summary="The latest verified identity")
 def citizen(
-    id_number: Annotated[str, Path(pattern=ID_NUMBER)], audit: AuditDep, ctx: CtxDep
+    id_number: Annotated[str, Path(pattern=ID_NUMBER)],
+    desk: DeskDep,
+    audit: AuditDep,
+    ctx: CtxDep,
 ) -> dict[str, Any]:
     record = _record_or_404(ctx, audit, id_number, "lookup")
     audit("lookup", "found", id_number=id_number)
-    return _citizen_json(record)
+    return _citizen_json(record, desk)
 
 
 @router.get(
@@ -103,7 +117,9 @@ async def insurance(
     cached = (
         None
         if refresh or card_code
-        else await asyncio.to_thread(ctx.store.cached_insurance, id_number, today)
+        else await asyncio.to_thread(
+            ctx.store.cached_insurance, id_number, today, now=datetime.now(UTC)
+        )
     )
     if cached is not None:
         outcome = cached
@@ -112,7 +128,12 @@ async def insurance(
         outcome = check.to_json()
         if check.status not in NOT_CACHED_STATUSES and not card_code:
             await asyncio.to_thread(
-                ctx.store.cache_insurance, id_number, today, outcome, now=datetime.now(UTC)
+                ctx.store.cache_insurance,
+                id_number,
+                today,
+                outcome,
+                now=datetime.now(UTC),
+                expires_at=record.expires_at,
             )
     await audit.in_thread(
         "insurance", f"{outcome['status']}:{outcome.get('code') or '-'}", id_number=id_number
@@ -156,10 +177,31 @@ def _record_or_404(ctx: Context, audit: Audit, id_number: str, action: str) -> R
     return record
 
 
-def _citizen_json(record: ReadRecord) -> dict[str, Any]:
+@router.delete("/citizens/{id_number}", summary="Admin: erase one person's stored reads")
+def erase(
+    id_number: Annotated[str, Path(pattern=ID_NUMBER)],
+    admin: Admin,
+    audit: AuditDep,
+    ctx: CtxDep,
+) -> dict[str, Any]:
+    counts = erase_person(ctx, id_number)
+    audit("erase", f"{counts['reads']} reads, {counts['scans']} scans", id_number=id_number)
+    return {"id_number": id_number, "erased": counts}
+
+
+def erase_person(ctx: Context, id_number: str) -> dict[str, int]:
+    """Every trace the service keeps of one person: stored reads, insurance answers, the
+    scans in memory and the cached face image."""
+    counts = ctx.store.erase(id_number)
+    counts["scans"] = ctx.scans.forget_person(id_number)
+    counts["photos"] = int(ctx.photos.drop(id_number))
+    return counts
+
+
+def _citizen_json(record: ReadRecord, desk: Principal) -> dict[str, Any]:
     report = record.report
     return {
-        "identity": record.identity,
+        "identity": minimise(record.identity, desk.fields),
         "his": record.his,
         "verification": {
             "verdict": record.status,

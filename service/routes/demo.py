@@ -1,4 +1,4 @@
-"""Simulated mode only (issue 9): put a fictional citizen's card, with faults, on a simulated
+"""Simulated mode only: put a fictional citizen's card, with faults, on a simulated
 reader, or take it off, so the desk page can be tried without hardware. Included in the API
 only when ``settings.simulated``.
 """
@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from service.context import Context
 from service.deps import AuditDep, CtxDep
+from service.desks import Principal
 from service.problems import Problem
 from service.readers import SimulatedReader
 from service.routes.shapes import ID_NUMBER
@@ -35,7 +36,7 @@ class DemoCard(BaseModel):
 async def put_card(
     reader: Annotated[str, Path(max_length=200)], body: DemoCard, audit: AuditDep, ctx: CtxDep
 ) -> dict[str, Any]:
-    target = _simulated_reader(ctx, reader)
+    target = _simulated_reader(ctx, reader, audit.principal)
     faults = _demo_faults(body)
     try:
         chip = await asyncio.to_thread(
@@ -58,22 +59,25 @@ async def put_card(
 def remove_card(
     reader: Annotated[str, Path(max_length=200)], audit: AuditDep, ctx: CtxDep
 ) -> dict[str, Any]:
-    target = _simulated_reader(ctx, reader)
+    target = _simulated_reader(ctx, reader, audit.principal)
     removed = target.remove()
     audit("demo_card", "removed" if removed else "empty")
     return target.describe() | {"removed": removed}
 
 
-def _simulated_reader(ctx: Context, name: str) -> SimulatedReader:
+def _simulated_reader(ctx: Context, name: str, desk: Principal) -> SimulatedReader:
+    """One of the caller's own simulated readers (another desk's is not found)."""
     reader = ctx.registry.get(name)
-    if not isinstance(reader, SimulatedReader):
+    if not isinstance(reader, SimulatedReader) or not desk.owns_reader(name):
         raise Problem(
             status=404,
             slug="unknown-reader",
             title="No simulated reader by that name",
             extra={
                 "readers": [
-                    n for n, r in ctx.registry.readers.items() if isinstance(r, SimulatedReader)
+                    n
+                    for n, r in ctx.registry.readers.items()
+                    if isinstance(r, SimulatedReader) and desk.owns_reader(n)
                 ]
             },
         )

@@ -1,7 +1,8 @@
-"""Readers, scans and the event stream (issue 9; ARCHITECTURE.md "The data path (a scan)"):
-``/readers``, ``/scans`` (queue, list, poll, photo) and ``/events``. Reading itself is in
-``service.scans``/``service.scanner``; what a finished scan stores is in
-``service.scan_results``.
+"""Readers, scans and the event stream (docs/architecture.md "The data path"): ``/readers``,
+``/scans`` (queue, list, poll, photo) and ``/events``. A desk sees only its own readers, its
+own scans and their events; anyone else gets 404 for them (docs/operations.md "Desks, roles
+and readers"). Reading itself is in ``service.scans``/``service.scanner``; what a finished
+scan stores is in ``service.scan_results``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from service.context import Context
-from service.deps import AuditDep, CtxDep, DeskDep
+from service.deps import AuditDep, CtxDep, DeskDep, ReadingDesk
+from service.desks import Principal, minimise
 from service.problems import Problem, invalid_input
 from service.routes.shapes import ID_NUMBER, JPEG_RESPONSES, jpeg_response
 from service.scanner import KeyRequestError, access_request
@@ -45,6 +47,8 @@ def readers(desk: DeskDep, ctx: CtxDep) -> dict[str, Any]:
     ctx.registry.refresh()
     items = []
     for item in ctx.registry.describe():
+        if not desk.owns_reader(item["name"]):
+            continue
         item["busy"] = ctx.scans.busy(item["name"])
         items.append(item)
     return {
@@ -56,8 +60,11 @@ def readers(desk: DeskDep, ctx: CtxDep) -> dict[str, Any]:
 
 @router.post("/scans", status_code=202, summary="Queue a card read on a reader")
 async def create_scan(
-    body: ScanRequest, desk: DeskDep, ctx: CtxDep, response: Response
+    body: ScanRequest, desk: ReadingDesk, audit: AuditDep, ctx: CtxDep, response: Response
 ) -> dict[str, Any]:
+    if not desk.owns_reader(body.reader):
+        await audit.in_thread("scan_start", "refused:not_own_reader", id_number=body.id_number)
+        raise UNKNOWN_READER
     try:
         access = access_request(
             id_number=body.id_number,
@@ -68,34 +75,43 @@ async def create_scan(
             date_of_expiry=body.date_of_expiry,
         )
     except KeyRequestError as exc:
+        await audit.in_thread("scan_start", "refused:no_access_key")
         raise invalid_input(
             exc,
             slug="invalid-access-key",
             title="No access key",
             clerk_message="Nhập đủ 12 số CCCD hoặc quét mã QR",
         ) from None
-    scan = ctx.scans.submit(body.reader, access, desk.name)
+    try:
+        scan = ctx.scans.submit(body.reader, access, desk.name)
+    except Problem as exc:
+        await audit.in_thread("scan_start", f"refused:{exc.slug}", id_number=access.id_number)
+        raise
+    await audit.in_thread(
+        "scan_start", "queued", id_number=access.id_number, detail=f"scan {scan.id}"
+    )
     response.headers["Location"] = f"/api/v1/scans/{scan.id}"
     return scan.to_json(position=ctx.scans.position(scan)) | {"href": f"/api/v1/scans/{scan.id}"}
 
 
 @router.get("/scans", summary="Today's scans at this desk")
-def list_scans(desk: DeskDep, audit: AuditDep, ctx: CtxDep) -> dict[str, Any]:
+def list_scans(desk: ReadingDesk, audit: AuditDep, ctx: CtxDep) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     items = [
         _scan_summary(scan)
         for scan in reversed(ctx.scans.scans.values())
         if scan.desk == desk.name and scan.created_at.date() == today
     ]
-    # The list shows names and ID numbers: a lookup like any other (subjects in the
-    # per-scan records; this one says who listed how many).
-    audit("scan_list", f"{len(items)} listed")
+    # The list shows names and ID numbers: a lookup like any other, naming who was shown.
+    shown = tuple(str(i["id_number"]) for i in items if i.get("id_number"))
+    audit("scan_list", f"{len(items)} listed", id_numbers=shown)
     return {"scans": items}
 
 
 @router.get("/scans/{scan_id}", summary="A scan's state, progress and result")
 async def get_scan(
     scan_id: Annotated[str, Path(max_length=64)],
+    desk: DeskDep,
     audit: AuditDep,
     ctx: CtxDep,
     wait: Annotated[
@@ -103,7 +119,7 @@ async def get_scan(
         Query(ge=0, le=30, description="long-poll: seconds to wait for the scan to finish"),
     ] = 0,
 ) -> dict[str, Any]:
-    scan = _scan_or_404(ctx, scan_id)
+    scan = _scan_or_404(ctx, scan_id, desk)
     await ctx.scans.wait(scan, wait)
     if scan.result is not None:
         # A card that is not genuine still shows its (unverified) data: audited too.
@@ -114,7 +130,7 @@ async def get_scan(
                 "served" if scan.result.get("identity") else "served_unverified",
                 id_number=shown.get("id_number"),
             )
-    return scan.to_json(position=ctx.scans.position(scan))
+    return _scan_view(scan.to_json(position=ctx.scans.position(scan)), desk)
 
 
 @router.get(
@@ -124,9 +140,9 @@ async def get_scan(
     responses=JPEG_RESPONSES,
 )
 def scan_photo(
-    scan_id: Annotated[str, Path(max_length=64)], audit: AuditDep, ctx: CtxDep
+    scan_id: Annotated[str, Path(max_length=64)], desk: DeskDep, audit: AuditDep, ctx: CtxDep
 ) -> Response:
-    scan = _scan_or_404(ctx, scan_id)
+    scan = _scan_or_404(ctx, scan_id, desk)
     if scan.photo_jpeg is None:
         raise Problem(status=404, slug="no-photo", title="This scan has no face image")
     audit("scan_photo", "served", id_number=(_shown_identity(scan) or {}).get("id_number"))
@@ -140,19 +156,40 @@ def scan_photo(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def events(desk: DeskDep, ctx: CtxDep) -> StreamingResponse:
-    initial = [("reader", r) for r in ctx.registry.describe()]
+    initial = [("reader", r) for r in ctx.registry.describe() if desk.owns_reader(r["name"])]
     return StreamingResponse(
-        ctx.bus.stream(initial=initial),
+        ctx.bus.stream(desk.name, initial=initial),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-def _scan_or_404(ctx: Context, scan_id: str) -> Scan:
+UNKNOWN_READER = Problem(
+    status=404,
+    slug="unknown-reader",
+    title="No reader by that name",
+    clerk_message="Không thấy đầu đọc này: chọn lại đầu đọc",
+)
+
+
+def _scan_or_404(ctx: Context, scan_id: str, desk: Principal) -> Scan:
+    """The caller's own scan; another desk's answers exactly as an unknown id does."""
     scan = ctx.scans.get(scan_id)
-    if scan is None:
+    if scan is None or scan.desk != desk.name:
         raise Problem(status=404, slug="unknown-scan", title="No scan with that id")
     return scan
+
+
+def _scan_view(body: dict[str, Any], desk: Principal) -> dict[str, Any]:
+    """The optional card fields only where this principal's configuration asks for them."""
+    result = body.get("result")
+    if isinstance(result, dict):
+        result = dict(result)
+        for key in ("identity", "unverified_identity"):
+            if result.get(key) is not None:
+                result[key] = minimise(result[key], desk.fields)
+        body["result"] = result
+    return body
 
 
 def _shown_identity(scan: Scan) -> dict[str, Any] | None:

@@ -24,6 +24,9 @@ KEYS = {
 }
 READER_1 = "Simulated reader 1"
 READER_2 = "Simulated reader 2"
+READER_3 = "Simulated reader 3"
+# desk-1 and desk-2 share readers 1 and 2 (a queue between two desks); desk-flood has its own
+DESK_READERS = f"desk-1={READER_1}|{READER_2},desk-2={READER_1}|{READER_2},desk-flood={READER_3}"
 
 
 def free_port() -> int:
@@ -59,6 +62,7 @@ def start_server(tmp: Path, **extra_env: str) -> LiveServer:
             "CCCD_DATA_DIR": str(tmp),
             "CCCD_PORT": str(port),
             "CCCD_API_KEYS": ",".join(f"{d}={k}" for d, k in KEYS.items()),
+            "CCCD_DESK_READERS": DESK_READERS,
             "CCCD_CARD_WAIT_SECONDS": "3",
             "CCCD_RATE_LIMIT": "600",
             "CCCD_RATE_LIMIT_BURST": "100",

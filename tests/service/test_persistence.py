@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from service.audit_key import AuditKeys
 from service.db import SCHEMA_VERSION, Store
 
 POSTGRES_ENV = "CCCD_TEST_POSTGRES_URL"
@@ -42,7 +43,7 @@ def _postgres_url() -> str:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'cccd.sqlite3'}"
-        s = Store(url)
+        s = Store(url, audit_keys=AuditKeys.for_tests())
         s.migrate()
         yield s
         s.close()
@@ -52,7 +53,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    s = Store(base)
+    s = Store(base, audit_keys=AuditKeys.for_tests())
     s.engine.dispose()
     s.engine = create_engine(base, connect_args={"options": f"-csearch_path={schema}"})
     s.migrate()
@@ -107,18 +108,20 @@ def test_latest_read_within_retention(store: Store) -> None:
     assert store.latest_read("017072769692", now=NOW) is None
 
 
-def test_search_by_folded_name_and_birth_date(store: Store) -> None:
+def test_find_by_whole_folded_name_and_birth_date(store: Store) -> None:
     save(store, "001185483324", "nguyen thi huong")
     save(store, "017072769692", "tran van duc", dob="1972-11-02")
     save(store, "001201670839", "do dinh dat_%")
-    found = store.search(key="huong", date_of_birth=None, now=NOW)
+    found = store.find_by_name(key="nguyen thi huong", date_of_birth="1985-03-14", now=NOW)
     assert [r.id_number for r in found] == ["001185483324"]
-    assert [r.id_number for r in store.search(key=None, date_of_birth="1972-11-02", now=NOW)] == [
-        "017072769692"
-    ]
-    assert [r.id_number for r in store.search(key="_%", date_of_birth=None, now=NOW)] == [
-        "001201670839"
-    ]  # LIKE wildcards in the query are literal
+    # a fragment, a wildcard or the wrong birth date finds nobody
+    assert store.find_by_name(key="huong", date_of_birth="1985-03-14", now=NOW) == []
+    assert store.find_by_name(key="%", date_of_birth="1985-03-14", now=NOW) == []
+    assert store.find_by_name(key="tran van duc", date_of_birth="1985-03-14", now=NOW) == []
+    assert [
+        r.id_number
+        for r in store.find_by_name(key="tran van duc", date_of_birth="1972-11-02", now=NOW)
+    ] == ["017072769692"]
 
 
 def test_purge_removes_expired_reads_and_old_insurance(store: Store) -> None:
@@ -126,11 +129,96 @@ def test_purge_removes_expired_reads_and_old_insurance(store: Store) -> None:
     save(store, "017072769692", "b", hours=48)
     store.cache_insurance("001185483324", NOW.date(), {"status": "usable"}, now=NOW)
     store.cache_insurance("001185483324", NOW.date(), {"status": "usable", "v": 2}, now=NOW)
-    assert store.cached_insurance("001185483324", NOW.date()) == {"status": "usable", "v": 2}
+    assert store.cached_insurance("001185483324", NOW.date(), now=NOW) == {
+        "status": "usable",
+        "v": 2,
+    }
     counts = store.purge(now=NOW + timedelta(days=1))
     assert counts == {"reads": 1, "insurance": 1}
     assert store.latest_read("017072769692", now=NOW + timedelta(days=1)) is not None
-    assert store.cached_insurance("001185483324", NOW.date()) is None
+    assert store.cached_insurance("001185483324", NOW.date(), now=NOW) is None
+
+
+def test_insurance_answers_expire_with_the_read(store: Store) -> None:
+    read_expires = NOW + timedelta(minutes=30)
+    store.cache_insurance(
+        "001185483324", NOW.date(), {"status": "usable"}, now=NOW, expires_at=read_expires
+    )
+    assert store.cached_insurance("001185483324", NOW.date(), now=NOW) is not None
+    later = read_expires + timedelta(seconds=1)
+    assert store.cached_insurance("001185483324", NOW.date(), now=later) is None
+    assert store.purge(now=later)["insurance"] == 1
+
+
+def test_erase_removes_one_person(store: Store) -> None:
+    save(store, "001185483324", "a")
+    save(store, "001185483324", "a", read_at=NOW + timedelta(minutes=1))
+    save(store, "017072769692", "b")
+    store.cache_insurance("001185483324", NOW.date(), {"status": "usable"}, now=NOW)
+    assert store.erase("001185483324") == {"reads": 2, "insurance": 1}
+    assert store.latest_read("001185483324", now=NOW) is None
+    assert store.latest_read("017072769692", now=NOW) is not None
+
+
+def _tamper(store: Store, statement: str) -> None:
+    """What an attacker with the database's owner rights can do despite the triggers."""
+    with store.engine.begin() as conn:
+        if store.dialect == "postgresql":
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
+            conn.execute(text(statement))
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            conn.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    ("statement", "broken"),
+    [
+        ("UPDATE audit_log SET outcome = 'not_found' WHERE id = 2", 2),
+        ("DELETE FROM audit_log WHERE id = 2", 3),
+        ("UPDATE audit_log SET subject = NULL WHERE id = 3", 3),
+    ],
+)
+def test_audit_chain_reveals_tampering(store: Store, statement: str, broken: int) -> None:
+    for n in range(4):
+        store.audit(
+            desk="desk-1",
+            role="desk",
+            action="lookup",
+            outcome="found",
+            id_number=f"00118548332{n}",
+            client="127.0.0.1",
+        )
+    check = store.verify_audit_chain()
+    assert check.records == 4 and check.first_broken is None
+    _tamper(store, statement)
+    assert store.verify_audit_chain().first_broken == broken
+
+
+def test_audit_chain_needs_the_key(store: Store) -> None:
+    store.audit(desk="desk-1", action="lookup", outcome="found", id_number="001185483324")
+    other = Store(store.url, audit_keys=AuditKeys.derive(b"another key, sixteen+ bytes"))
+    other.engine.dispose()
+    other.engine = store.engine
+    # a forger without the key cannot write a record the chain accepts
+    assert other.verify_audit_chain().first_broken == 1
+
+
+def test_audit_records_roles_subjects_and_clients(store: Store) -> None:
+    store.audit(
+        desk="desk-1",
+        role="desk",
+        action="search",
+        outcome="2 found",
+        id_numbers=("001185483324", "017072769692"),
+        client="10.0.0.7",
+    )
+    record = next(iter(store.audit_records()))
+    assert record.role == "desk" and record.client == "10.0.0.7"
+    subjects = (record.subjects or "").split(",")
+    assert subjects == [store.subject("001185483324"), store.subject("017072769692")]
 
 
 def test_audit_log_is_append_only_and_hashes_subjects(store: Store) -> None:
