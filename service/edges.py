@@ -29,10 +29,6 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEM = "https://cccd.invalid/problems/"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 async def _problem(send: Send, status: int, slug: str, title: str, clerk: str) -> None:
     body = json.dumps(
         {
@@ -121,35 +117,41 @@ class RequestEdges:
         await self._bounded(scope, receive, send)
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count a body as it arrives; past the limit answer 413 ourselves and tell the app
+        the client went away (frameworks turn an exception while reading into a 400)."""
         seen = 0
         started = False
+        refused = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
-                    raise BodyTooLarge
+                    refused = True
+                    if not started:
+                        await _problem(
+                            send,
+                            413,
+                            "body-too-large",
+                            "The request body is too large",
+                            "Dữ liệu gửi lên quá lớn",
+                        )
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent: the app's own answer goes nowhere
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
-            if not started:
-                await _problem(
-                    send,
-                    413,
-                    "body-too-large",
-                    "The request body is too large",
-                    "Dữ liệu gửi lên quá lớn",
-                )
+        await self.app(scope, counted_receive, tracked_send)
 
 
 def _host_name(host: str) -> str:

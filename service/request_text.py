@@ -9,4 +9,4 @@ def bounded(value: str, limit: int) -> str:
     """``value`` with non-printable and non-ASCII characters escaped, cut to ``limit``."""
     escaped = value.encode("ascii", "backslashreplace").decode("ascii")
     escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "~"

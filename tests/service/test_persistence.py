@@ -237,3 +237,83 @@ def test_audit_log_is_append_only_and_hashes_subjects(store: Store) -> None:
     assert "001185483324" not in out.getvalue() and "wrong_key" in out.getvalue()
     store.audit_subject = "mask"
     assert store.subject("001185483324") == "001*******24"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store whose database holds nothing yet (not even the migrations table)."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'old.sqlite3'}", audit_keys=AuditKeys.for_tests())
+        yield s
+        s.close()
+        return
+    base = _postgres_url()
+    schema = "m" + uuid.uuid4().hex[:12]
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    s = Store(base, audit_keys=AuditKeys.for_tests())
+    s.engine.dispose()
+    s.engine = create_engine(base, connect_args={"options": f"-csearch_path={schema}"})
+    yield s
+    s.close()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def test_an_old_database_with_data_migrates_to_the_current_schema(unmigrated: Store) -> None:
+    """Schema step 1 exactly as the first release ran it, data written the way it wrote
+    them, then every later step: the data survive and the code reads them."""
+    from service.db import MIGRATIONS, schema_migrations
+
+    first_version, description, first_step = MIGRATIONS[0]
+    with unmigrated.engine.begin() as conn:
+        schema_migrations.create(conn)
+        first_step(conn)
+        conn.execute(
+            schema_migrations.insert().values(
+                version=first_version, description=description, applied_at=NOW.replace(tzinfo=None)
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO verified_reads (id_number, search_key, date_of_birth, status, genuine,"
+                " desk, scan_id, identity, his, report, photo, read_at, expires_at) VALUES "
+                "('001185483324', 'nguyen thi huong', '1985-03-14', 'verified', :t, 'desk-1', 's1',"
+                " :identity, '{}', '{}', NULL, :read_at, :expires_at)"
+            ),
+            {
+                "t": True,
+                "identity": '{"id_number": "001185483324", "full_name": "NGUYỄN THỊ HƯƠNG"}',
+                "read_at": NOW.replace(tzinfo=None),
+                "expires_at": (NOW + timedelta(hours=8)).replace(tzinfo=None),
+            },
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, desk, action, subject, outcome, detail) VALUES "
+                "(:at, 'desk-1', 'lookup', 'h:old', 'found', NULL)"
+            ),
+            {"at": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO insurance_cache (id_number, day, result, fetched_at) VALUES "
+                "('001185483324', :day, '{\"status\": \"usable\"}', :at)"
+            ),
+            {"day": NOW.date(), "at": NOW.replace(tzinfo=None)},
+        )
+    assert unmigrated.schema_version() == 1
+    assert unmigrated.migrate() == SCHEMA_VERSION
+    record = unmigrated.latest_read("001185483324", now=NOW + timedelta(hours=1))
+    assert record is not None and record.identity["full_name"] == "NGUYỄN THỊ HƯƠNG"
+    # insurance answers without a deadline are dropped (asked again), never kept unbounded
+    assert unmigrated.cached_insurance("001185483324", NOW.date(), now=NOW) is None
+    unmigrated.audit(desk="desk-1", role="desk", action="lookup", outcome="found")
+    records = list(unmigrated.audit_records())
+    assert [r.subject for r in records][:1] == ["h:old"] and records[-1].mac
+    assert unmigrated.verify_audit_chain().first_broken is None
+    with unmigrated.engine.connect() as conn:
+        secret = conn.execute(text("SELECT value FROM service_meta")).all()
+    assert secret == []  # the subject key no longer sits in the database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from pathlib import Path
@@ -185,3 +186,78 @@ def test_without_a_trust_store_the_read_says_so() -> None:
     assert trusted.genuine and trusted.report["trust_store"] == "configured"
     forged = verify_read(read(chip_for_citizen(person, faults=["tampered"]), keys), None)
     assert not forged.accepted and forged.status == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CCCD_API_KEYS": "d=aaaaaaaaaaaaaaaaaaaaaaaa"}, "random characters"),
+        ({"CCCD_API_KEYS": "d=fifteen-chars!"}, "at least 16"),
+        ({"CCCD_API_KEYS": "d=sha256:" + hashlib.sha256(b"test").hexdigest()}, "weak secret"),
+        ({"CCCD_API_KEYS": "a=first-secret-key-123,b=second-secret-key-45"}, "names none"),
+        ({"CCCD_API_KEYS": "a=first-secret-key-123", "CCCD_KEY_ROLES": "a=boss"}, "role"),
+        ({"CCCD_API_KEYS": "a=first-secret-key-123,b=first-secret-key-123"}, "share a key"),
+        ({"CCCD_API_KEYS": "a=first-secret-key-123", "CCCD_STORED_FIELDS": "photo"}, "optional"),
+    ],
+)
+def test_desk_and_key_rules(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.load(environ=environ)
+
+
+def test_desks_from_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "cccd.toml"
+    config.write_text(
+        '[desks.quay-1]\nkeys = ["quay-one-secret-key-1"]\nreaders = ["ACS ACR1252 1S"]\n'
+        'officer = "cb01"\n'
+        '[desks.his]\nkey = "his-backend-secret-key"\nrole = "lookup"\n'
+        '[desks.it]\nkeys = ["it-admin-secret-key-12"]\nrole = "admin"\n',
+        "utf-8",
+    )
+    settings = Settings.load(environ={"CCCD_CONFIG": str(config)})
+    by_name = {d.name: d for d in settings.desks}
+    assert by_name["quay-1"].role == "desk" and by_name["quay-1"].officer == "cb01"
+    assert by_name["quay-1"].owns_reader("ACS ACR1252 1S CL Reader PICC 0")
+    assert not by_name["quay-1"].owns_reader("Virtual PCD 00 00")
+    assert by_name["his"].role == "lookup" and not by_name["his"].owns_reader("ACS ACR1252 1S")
+    ring = KeyRing(settings.desks)
+    found = ring.desk_for("it-admin-secret-key-12")
+    assert found is not None and found.role == "admin"
+    assert "quay-one-secret-key-1" not in repr(settings)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[desks.x]\nkeys = ["x-secret-key-1234567"]\ncolour = "red"\n', "utf-8")
+    with pytest.raises(SettingsError, match="unknown desk setting"):
+        Settings.load(environ={"CCCD_CONFIG": str(bad)})
+    lookup_readers = tmp_path / "lookup.toml"
+    lookup_readers.write_text(
+        '[desks.x]\nkeys = ["x-secret-key-1234567"]\nrole = "lookup"\nreaders = ["A"]\n', "utf-8"
+    )
+    with pytest.raises(SettingsError, match="only a desk owns readers"):
+        Settings.load(environ={"CCCD_CONFIG": str(lookup_readers)})
+
+
+def test_minimise_keeps_check_in_fields_only() -> None:
+    from service.desks import minimise
+
+    identity = {
+        "id_number": "017072769692",
+        "full_name": "Trần Văn Đức",
+        "religion": "Phật giáo",
+        "father_name": "TRẦN VĂN TOÀN",
+        "identifying_marks": "Nốt ruồi",
+        "repairs": [{"field": "father_name"}, {"field": "full_name"}],
+        "place_of_residence": "Hòa Bình",
+    }
+    shown = minimise(identity, frozenset())
+    assert shown is not None
+    assert set(shown) == {"id_number", "full_name", "place_of_residence", "repairs"}
+    assert shown["repairs"] == [{"field": "full_name"}]
+    with_religion = minimise(identity, frozenset({"religion"}))
+    assert with_religion is not None and with_religion["religion"] == "Phật giáo"
+
+
+def test_bounded_text_cannot_forge_or_flood_a_record() -> None:
+    from service.request_text import bounded
+
+    text = bounded("GET /x\r\nforged: yes" + "é" * 400, 60)
+    assert len(text) == 60 and "\r" not in text and "\n" not in text and text.isascii()
