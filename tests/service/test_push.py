@@ -26,6 +26,7 @@ from tests.service.conftest import (
     KEYS,
     READER_1,
     READER_2,
+    READER_3,
     LiveServer,
     put_card,
     start_server,
@@ -382,13 +383,13 @@ def test_replay_buffer_resumes_and_reports_gaps() -> None:
     bus = EventBus(replay_events=4)
     start = bus.last_id
     for n in range(3):
-        bus.publish("scan", {"n": n}, desk="d")
+        bus.publish("scan", {"n": n}, to=("d",))
     sub = bus.subscribe(start)
     assert [e.data["n"] for e in sub.replay] == [0, 1, 2] and not sub.gap
     middle = bus.event_id(2)
     assert [e.data["n"] for e in bus.subscribe(middle).replay] == [2]
     for n in range(3, 8):
-        bus.publish("scan", {"n": n})
+        bus.publish("scan", {"n": n}, to=())
     lost = bus.subscribe(middle)  # events 3.. were evicted from the 4-event buffer
     assert lost.gap and [e.data["n"] for e in lost.replay] == [4, 5, 6, 7]
     assert bus.subscribe(bus.last_id).replay == [] and not bus.subscribe(bus.last_id).gap
