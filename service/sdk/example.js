@@ -87,6 +87,7 @@ async function connectTo(service, key) {
     return;
   }
   sessionStorage.setItem(KEY_STORE, key);
+  window.cccd = cccd; // handy in the browser console
   delete document.body.dataset.error;
   showConnected(true);
   say("Đặt thẻ CCCD lên đầu đọc");

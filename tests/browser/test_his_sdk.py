@@ -158,6 +158,31 @@ def test_his_page_reads_a_card_with_scan(his_page: Any, his_site: int, cccd: Liv
     assert page.input_value("[name=HO_TEN]") == "Trần Văn Đức"
 
 
+def test_sdk_resumes_after_a_disconnection_and_reports_errors_as_objects(
+    his_page: Any, his_site: int, cccd: LiveServer
+) -> None:
+    page = his_page
+    open_example(page, f"http://127.0.0.1:{his_site}", cccd)
+    page.wait_for_selector("body[data-connected='yes']")
+    # The connection drops (and, for the test, stays down) while a card is read ...
+    page.evaluate("() => { window.cccd._closed = true; window.cccd._ws.close(); }")
+    page.wait_for_selector("#conn[data-state='off']")
+    done = scan(cccd, "desk-1", READER_1, VALID_ID)
+    assert page.get_attribute("body", "data-filled") != done["id"]
+    # ... then comes back: the result finished meanwhile is replayed, and fills the form.
+    page.evaluate("() => { window.cccd._closed = false; return window.cccd._open(); }")
+    page.wait_for_selector(f"body[data-filled='{done['id']}']")
+    assert page.input_value("[name=SO_CCCD]") == VALID_ID
+
+    found = page.evaluate("id => window.cccd.lookup(id).then(r => r.identity.id_number)", VALID_ID)
+    assert found == VALID_ID
+    error = page.evaluate("""() => window.cccd.lookup('000000000000').then(
+        () => null,
+        (e) => ({name: e.name, status: e.status, type: e.type, clerk: e.clerkMessage}))""")
+    assert error["name"] == "CccdError" and error["status"] == 404
+    assert error["type"].startswith("https://cccd.invalid/problems/") and error["clerk"]
+
+
 def test_the_same_page_from_an_origin_not_configured_is_refused(
     his_page: Any, his_site: int, cccd: LiveServer
 ) -> None:
