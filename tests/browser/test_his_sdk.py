@@ -33,6 +33,10 @@ SDK_DIR = Path(__file__).resolve().parents[2] / "service" / "sdk"
 # Fictional citizens (fixtures/data/citizens.json, insurance_cards.json).
 VALID_ID = "017072769692"
 OTHER_DESK_ID = "079198409238"
+QR = (
+    "017072769692|115371813|Trần Văn Đức|02111972|Nam|"
+    "Xóm Đầm Củ, Xã Tú Lý, Huyện Đà Bắc, Tỉnh Hòa Bình|15072021"
+)
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -156,6 +160,11 @@ def test_his_page_reads_a_card_with_scan(his_page: Any, his_site: int, cccd: Liv
     page.click("#scan")
     page.wait_for_function("document.querySelector('[name=SO_CCCD]').value.length === 12")
     assert page.input_value("[name=HO_TEN]") == "Trần Văn Đức"
+    # scan() with the QR payload a scanner typed resolves with the result itself.
+    his = page.evaluate(
+        "([reader, qr]) => window.cccd.scan({reader, qr}).then(r => r.his)", [READER_2, QR]
+    )
+    assert his["SO_CCCD"] == VALID_ID and his["NGAY_SINH"] == "197211020000"
 
 
 def test_sdk_resumes_after_a_disconnection_and_reports_errors_as_objects(
@@ -283,3 +292,19 @@ def test_example_page_served_by_cccd_itself_connects(his_page: Any, cccd: LiveSe
     page.click("#connect")
     page.wait_for_selector("body[data-error='unauthorized']")
     assert "Khóa bàn tiếp đón không đúng" in page.text_content("#message")
+
+
+def test_diagnostics_page_embedded_by_the_his_page_knows_its_origin(
+    his_page: Any, his_site: int, cccd: LiveServer
+) -> None:
+    page = his_page
+    page.goto(f"http://127.0.0.1:{his_site}/example.html")
+    page.evaluate(
+        """url => { const f = document.createElement('iframe'); f.id = 'diag';
+                    f.src = url + '/desk/diagnostics'; document.body.append(f); }""",
+        cccd.url,
+    )
+    frame = page.frame_locator("#diag")
+    frame.locator("body[data-done='yes']").wait_for()
+    assert frame.locator("#origin").text_content() == f"http://127.0.0.1:{his_site}"
+    assert frame.locator("#allowed").get_attribute("data-state") == "ok"
