@@ -17,6 +17,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -58,21 +59,26 @@ class TicketBook:
         self.limit = limit
         self.clock = clock
         self._tickets: dict[bytes, tuple[float, Any, PushOptions]] = {}
+        self._lock = threading.Lock()  # routes run in the thread pool and on the loop
 
     def __len__(self) -> int:
         return len(self._tickets)
 
     def issue(self, caller: Any, options: PushOptions) -> str:
-        now = self.clock()
-        self._drop_expired(now)
-        while len(self._tickets) >= self.limit:  # the oldest goes first
-            del self._tickets[next(iter(self._tickets))]
         ticket = secrets.token_urlsafe(24)
-        self._tickets[_digest(ticket)] = (now + self.ttl, caller, options)
+        with self._lock:
+            now = self.clock()
+            self._drop_expired(now)
+            while len(self._tickets) >= self.limit:  # the oldest goes first
+                del self._tickets[next(iter(self._tickets))]
+            self._tickets[_digest(ticket)] = (now + self.ttl, caller, options)
         return ticket
 
     def redeem(self, ticket: str) -> tuple[Any, PushOptions]:
-        entry = self._tickets.pop(_digest(ticket), None) if len(ticket) <= 100 else None
+        if len(ticket) > 100:
+            raise TicketError("the event ticket is unknown, used or expired")
+        with self._lock:
+            entry = self._tickets.pop(_digest(ticket), None)
         if entry is None or entry[0] < self.clock():
             raise TicketError("the event ticket is unknown, used or expired")
         return entry[1], entry[2]

@@ -107,6 +107,7 @@ def serve(args: argparse.Namespace) -> int:
         # /api/v1/ws: the websockets library through uvicorn's sans-I/O protocol (fails
         # loudly at start when it is missing, instead of refusing every upgrade)
         ws="websockets-sansio",
+        ws_max_size=64 * 1024,  # a page sends only its hello message
     )
     server = uvicorn.Server(config)
     server.run()

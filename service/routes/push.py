@@ -189,7 +189,8 @@ async def websocket(ws: WebSocket) -> None:
     except ValueError as exc:
         await _problem(ws, Problem(status=400, slug="bad-hello", title=str(exc)), 4400)
         return
-    caller, options, problem = _authenticate(ctx, hello, offered, client)
+    # in a thread: a refusal writes the audit log
+    caller, options, problem = await asyncio.to_thread(_authenticate, ctx, hello, offered, client)
     if problem is not None:
         await _problem(ws, problem, 4429 if problem.status == 429 else 4401)
         return
@@ -223,7 +224,12 @@ async def _send(ws: WebSocket, feed: Feed, last_event_id: str | None) -> None:
 
 
 async def _hello(ws: WebSocket) -> dict[str, Any]:
-    text = await asyncio.wait_for(ws.receive_text(), HELLO_SECONDS)
+    message = await asyncio.wait_for(ws.receive(), HELLO_SECONDS)
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise ValueError("the hello message must be a JSON text frame")
     if len(text) > HELLO_BYTES:
         raise ValueError("the hello message is too long")
     try:

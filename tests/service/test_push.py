@@ -174,6 +174,20 @@ def test_ws_refuses_a_bad_hello(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
 
 
+def test_ws_bounds_what_it_reads(his: LiveServer) -> None:
+    with connect(ws_url(his)) as ws:
+        ws.send(b'{"type": "hello"}')  # a binary frame
+        assert json.loads(ws.recv(timeout=10))["problem"]["type"].endswith("/bad-hello")
+    with connect(ws_url(his)) as ws:
+        ws.send(json.dumps({"type": "hello", "key": "x" * 5000}))  # over the hello's 4 KiB
+        assert json.loads(ws.recv(timeout=10))["problem"]["type"].endswith("/bad-hello")
+    with connect(ws_url(his), max_size=None) as ws:
+        ws.send("x" * 200_000)  # over the server's frame limit: closed at once
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
 def test_ws_key_in_the_url_is_not_accepted(his: LiveServer) -> None:
     with connect(f"{ws_url(his)}?key={KEYS['desk-1']}") as ws:
         ws.send(json.dumps({"type": "hello"}))
