@@ -280,6 +280,25 @@ def test_ticketed_event_stream_delivers_results_and_the_ticket_is_single_use(
         assert anonymous.get(f"{his.url}/api/v1/events").status_code == 401
 
 
+def test_event_stream_resumes_from_last_event_id(his: LiveServer) -> None:
+    with his.client("desk-1") as desk:
+        with desk.stream("GET", "/api/v1/events", timeout=httpx.Timeout(30)) as stream:
+            hello = read_sse(stream.iter_lines(), lambda e: e["event"] == "hello")[-1]
+        scan_id = start_scan(his, "desk-1", READER_1, VALID_ID)
+        wait_done(his, "desk-1", scan_id)
+        headers = {"Last-Event-ID": hello["id"]}
+        with desk.stream(
+            "GET", "/api/v1/events?results=true", headers=headers, timeout=httpx.Timeout(30)
+        ) as stream:
+            seen = read_sse(
+                stream.iter_lines(),
+                lambda e: e["event"] == "scan" and e["data"]["state"] == "done",
+            )
+    assert seen[0]["event"] == "hello" and seen[0]["data"]["resumed"] is True
+    assert seen[-1]["data"]["id"] == scan_id
+    assert seen[-1]["data"]["result"]["his"]["SO_CCCD"] == VALID_ID
+
+
 def test_ticket_book_expires_and_forgets() -> None:
     now = [100.0]
     book = TicketBook(ttl=30, limit=3, clock=lambda: now[0])
