@@ -296,8 +296,12 @@ export function fillForm(form, fields, mapping = {}) {
     const control = form.elements.namedItem(mapping[field] || field);
     if (!control || !("value" in control)) continue;
     control.value = String(value);
-    control.dispatchEvent(new Event("input", { bubbles: true }));
-    control.dispatchEvent(new Event("change", { bubbles: true }));
+    // a radio group comes back as a RadioNodeList: tell each of its buttons
+    const targets = typeof control.dispatchEvent === "function" ? [control] : [...control];
+    for (const target of targets) {
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+      target.dispatchEvent(new Event("change", { bubbles: true }));
+    }
     filled.push(field);
   }
   return filled;
