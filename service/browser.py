@@ -1,4 +1,5 @@
-"""What the service serves to hospital-system (HIS) pages in the browser: the client script
+"""What the service serves to hospital-system (HIS) pages in the browser (docs/his-integration.md
+"Load the client and fill the form", "Allow the HIS page's origin"): the client script
 and the example registration page under ``/sdk/`` (files from ``service/sdk/``), and the
 diagnostics page ``/desk/diagnostics`` that an HIS page can open (or embed) to see whether its
 origin may reach the service, which readers and trust store the service has, and what to fix.
