@@ -17,12 +17,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from service import redact
 from service.auth import KeyRing, RateLimiter
 from service.bhyt import BhytClient
+from service.browser import install_browser_pages
 from service.context import Context, ctx_of
+from service.cors import CorsMiddleware, OriginPolicy
 from service.db import Store, open_store
 from service.deps import CtxDep, DeskDep, require_desk
 from service.desk import install_desk
@@ -67,7 +68,9 @@ def create_app(
     bus = EventBus()
 
     def reader_changed(reader: SimulatedReader) -> None:
-        bus.publish_threadsafe("reader", reader.describe(), to=keys.owners_of(reader.name))
+        bus.publish_threadsafe(
+            "reader", reader.describe(), to=keys.owners_of(reader.name), reader=reader.name
+        )
 
     if registry is None:
         registry = ReaderRegistry(pcsc_filters=settings.readers, use_pcsc=not settings.simulated)
@@ -155,16 +158,13 @@ def create_app(
         if "*" in settings.allowed_hosts
         else allowed_host_names(settings.host, settings.allowed_hosts),
     )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-        )
+    # Outermost, so its headers reach the edges' answers too. Always installed: with no
+    # origin configured it refuses every cross-origin preflight.
+    app.add_middleware(CorsMiddleware, policy=OriginPolicy(settings.cors_origins))
     app.include_router(api_router(settings), prefix="/api/v1")
     app.include_router(root_router())
     install_desk(app, settings)
+    install_browser_pages(app, settings)
     return app
 
 

@@ -17,6 +17,7 @@ from service.db import Store
 from service.events import EventBus
 from service.metrics import Metrics
 from service.photos import PhotoCache
+from service.push import TicketBook
 from service.readers import ReaderRegistry
 from service.scans import ScanManager
 from service.settings import Settings
@@ -36,6 +37,7 @@ class Context:
     scans: ScanManager
     bhyt: BhytClient | None
     trust: Any = None
+    tickets: TicketBook = field(default_factory=TicketBook)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

@@ -21,7 +21,7 @@ from verify import vntext
 _NUMBERS = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
 _QUERY = re.compile(
     r"([?&](?:q|id_number|can|qr|card_code|full_name|name|date_of_birth"
-    r"|token|id_token|password)=)"
+    r"|token|id_token|ticket|password)=)"
     r"[^&\s\"']*",
     re.IGNORECASE,
 )

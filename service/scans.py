@@ -372,7 +372,13 @@ class ScanManager:
 
     def _publish(self, scan: Scan) -> None:
         scan.touch()
-        self.bus.publish("scan", scan.event(), to=(scan.desk,))
+        self.bus.publish(
+            "scan",
+            scan.event(),
+            to=(scan.desk,),
+            reader=scan.reader,
+            subject=scan if scan.state == "done" else None,
+        )
 
 
 def _id_numbers(scan: Scan) -> set[str]:

@@ -104,6 +104,10 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # X-Forwarded-For is ours to trust or not (CCCD_TRUSTED_PROXIES)
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        # /api/v1/ws: the websockets library through uvicorn's sans-I/O protocol (fails
+        # loudly at start when it is missing, instead of refusing every upgrade)
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,  # a page sends only its hello message
     )
     server = uvicorn.Server(config)
     server.run()

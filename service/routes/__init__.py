@@ -1,6 +1,6 @@
-"""The desk service's routes, a module per group: ``scans`` (readers, scans,
-events), ``citizens`` (identities, photos, insurance, QR, erasure), ``account`` (who is
-calling, the audit export), ``demo`` (simulated mode only)
+"""The desk service's routes, a module per group: ``scans`` (readers, scans), ``push``
+(events, WebSocket, a reader's card now), ``citizens`` (identities, photos, insurance, QR,
+erasure), ``account`` (who is calling, the audit export), ``demo`` (simulated mode only)
 and ``root`` (health and metrics, outside ``/api/v1``).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import account, citizens, demo, root, scans
+from service.routes import account, citizens, demo, push, root, scans
 from service.settings import Settings
 
 __all__ = ["api_router", "root_router"]
@@ -18,6 +18,7 @@ def api_router(settings: Settings) -> APIRouter:
     """Everything under ``/api/v1``; the demo routes only in simulated mode."""
     router = APIRouter()
     router.include_router(scans.router)
+    router.include_router(push.router)
     router.include_router(citizens.router)
     router.include_router(account.router)
     if settings.simulated:

@@ -1,8 +1,9 @@
-"""Readers, scans and the event stream (docs/architecture.md "The data path"): ``/readers``,
-``/scans`` (queue, list, poll, photo) and ``/events``. A desk sees only its own readers, its
-own scans and their events; anyone else gets 404 for them (docs/operations.md "Desks, roles
-and readers"). Reading itself is in ``service.scans``/``service.scanner``; what a finished
-scan stores is in ``service.scan_results``.
+"""Readers and scans (docs/architecture.md "The data path"): ``/readers``, ``/scans`` (queue,
+list, poll, photo); the live routes (``/events``, ``/ws``, a reader's card now) are in
+``service.routes.push``. A desk sees only its own readers, its own scans and their events;
+anyone else gets 404 for them (docs/operations.md "Desks, roles and readers"). Reading itself
+is in ``service.scans``/``service.scanner``; what a finished scan stores is in
+``service.scan_results``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from service.context import Context
@@ -147,21 +147,6 @@ def scan_photo(
         raise Problem(status=404, slug="no-photo", title="This scan has no face image")
     audit("scan_photo", "served", id_number=(_shown_identity(scan) or {}).get("id_number"))
     return jpeg_response(scan.photo_jpeg)
-
-
-@router.get(
-    "/events",
-    summary="Server-sent events: readers, cards, scan progress",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
-async def events(desk: DeskDep, ctx: CtxDep) -> StreamingResponse:
-    initial = [("reader", r) for r in ctx.registry.describe() if desk.owns_reader(r["name"])]
-    return StreamingResponse(
-        ctx.bus.stream(desk.name, initial=initial),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
 
 
 UNKNOWN_READER = Problem(
