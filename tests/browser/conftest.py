@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 768}
 DESK_KEY = KEYS["desk-1"]
+# One simulated reader per test module, so the cards one module puts on never meet another's.
+READERS = tuple(f"Simulated reader {n}" for n in range(1, 9))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,7 +66,9 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="package")
 def desk_server(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("desk"))
+    server = start_server(
+        tmp_path_factory.mktemp("desk"), CCCD_SIMULATED_READERS=",".join(READERS)
+    )
     yield server
     stop_server(server)
 
