@@ -66,9 +66,7 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="package")
 def desk_server(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(
-        tmp_path_factory.mktemp("desk"), CCCD_SIMULATED_READERS=",".join(READERS)
-    )
+    server = start_server(tmp_path_factory.mktemp("desk"), CCCD_SIMULATED_READERS=",".join(READERS))
     yield server
     stop_server(server)
 

@@ -54,9 +54,7 @@ def put_card(page: Any, id_number: str, fault: str = "", reader: str | None = No
 
 
 def remove_card(page: Any) -> None:
-    with page.expect_response(
-        lambda r: "/demo/readers/" in r.url and r.request.method == "DELETE"
-    ):
+    with page.expect_response(lambda r: "/demo/readers/" in r.url and r.request.method == "DELETE"):
         page.click("#demo-remove")
 
 

@@ -204,9 +204,17 @@ function cardChanged(before, now) {
   }
 }
 
+// Scan events can arrive before the answer to POST /scans names the scan: the latest few are
+// kept (ids and states only) and applied once it does.
+const recentScanEvents = new Map();
+
 function onEvent(kind, data) {
   if (kind === "reader") updateReader(data);
-  else if (kind === "scan" && state.scan && data.id === state.scan.id && !isFinal(state.scan.state)) {
+  else if (kind === "scan") {
+    recentScanEvents.set(data.id, data);
+    while (recentScanEvents.size > 20) recentScanEvents.delete(recentScanEvents.keys().next().value);
+  }
+  if (kind === "scan" && state.scan && data.id === state.scan.id && !isFinal(state.scan.state)) {
     if (isFinal(data.state)) followScan(data.id, 0);
     else showProgress(data);
   }
@@ -287,7 +295,8 @@ async function startScan(reader, body) {
     showDesk();
     state.scan = { ...scan, access: body };
     state.filesSeen = [];
-    showProgress(scan);
+    const early = recentScanEvents.get(scan.id);
+    showProgress(early && !isFinal(early.state) ? { ...scan, ...early } : scan);
     followScan(scan.id);
     loadHistory();
   } catch (err) {
@@ -341,7 +350,7 @@ function showProgress(scan) {
     setStatus("status_waiting", {}, null, "waiting");
   } else if (scan.state === "paused") {
     const left = scan.resume_deadline ? Math.max(0, Math.round((Date.parse(scan.resume_deadline) - Date.now()) / 1000)) : null;
-    setStatus(left ? "status_paused_left" : "status_paused", { n: left }, null, "paused");
+    setStatus(left && left < 600 ? "status_paused_left" : "status_paused", { n: left }, null, "paused");
   } else if (scan.state === "queued") {
     const n = scan.queue_position;
     setStatus(n ? "status_queued_n" : "status_queued", { n }, null, "waiting");
