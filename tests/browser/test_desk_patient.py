@@ -62,9 +62,11 @@ def test_second_card_with_the_id_typed_shows_only_the_second_patient(page: Any) 
     posts: list[str] = []
     page.on(
         "request",
-        lambda r: posts.append(r.post_data or "")
-        if r.method == "POST" and r.url.endswith("/api/v1/scans")
-        else None,
+        lambda r: (
+            posts.append(r.post_data or "")
+            if r.method == "POST" and r.url.endswith("/api/v1/scans")
+            else None
+        ),
     )
     put_card(page, SECOND_ID)
     page.wait_for_function(
@@ -121,9 +123,9 @@ def test_double_enter_is_one_read(page: Any) -> None:
     posts: list[str] = []
     page.on(
         "request",
-        lambda r: posts.append(r.url)
-        if r.method == "POST" and r.url.endswith("/api/v1/scans")
-        else None,
+        lambda r: (
+            posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/v1/scans") else None
+        ),
     )
     page.focus("#id-input")
     page.keyboard.type(VALID_ID)
