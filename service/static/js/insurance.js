@@ -51,8 +51,7 @@ function officerPart() {
 function showChecking() {
   const seq = state.seq;
   $("insurance").hidden = false;
-  $("ins-pill").className = "pill checking";
-  $("ins-pill").textContent = t("ins_checking");
+  setPill("checking", t("ins_checking"), "checking");
   $("ins-line").textContent = "";
   $("ins-message").textContent = t("ins_checking");
   $("ins-fields").replaceChildren();
@@ -176,13 +175,22 @@ export async function abandon() {
 
 function showFailure(err) {
   state.insurance = null;
-  $("ins-pill").className = "pill warn";
-  $("ins-pill").textContent = t("ins_unknown");
+  setPill("warn", t("ins_unknown"), "error");
   const problem = (err && err.problem) || {};
   $("ins-message").textContent = `${t("ins_error")}: ${problemText(problem)}`;
 }
 
 // -- showing an answer -------------------------------------------------------------------------------
+// The pill by the patient's name and the one heading the insurance panel say the same.
+function setPill(cls, text, status) {
+  for (const id of ["ins-pill", "ins-head-pill"]) {
+    const pill = $(id);
+    pill.className = `pill ${cls}`;
+    pill.textContent = text;
+    pill.dataset.status = status;
+  }
+}
+
 export function pillOf(ins) {
   if (ins.usable_for_checkin) {
     return ["ok", ins.status === "use_new_card" ? t("ins_st_use_new_card") : t("ins_usable")];
@@ -232,10 +240,7 @@ export function renderInsurance(ins) {
   const seq = state.seq;
   $("insurance").hidden = false;
   const [cls, text] = pillOf(ins);
-  const pill = $("ins-pill");
-  pill.className = `pill ${cls}`;
-  pill.textContent = text;
-  pill.dataset.status = ins.status;
+  setPill(cls, text, ins.status);
   $("ins-message").textContent = messageOf(ins);
   const card = ins.card || {};
   const use = checkinCard(ins) || card;

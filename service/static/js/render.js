@@ -80,7 +80,11 @@ export function clearResultView() {
     "r-card-kind", "copy-status", "ins-message", "ins-meta", "ins-pill", "ins-line", "result-tech",
     "takeover-tech", "takeover-reason", "takeover-action", "error-title", "error-tech", "verdict-title",
     "verdict-text", "ins-holds", "ins-elapsed"]) $(id).textContent = "";
-  $("ins-pill").className = "pill";
+  for (const id of ["ins-pill", "ins-head-pill"]) {
+    $(id).className = "pill";
+    $(id).textContent = "";
+    delete $(id).dataset.status;
+  }
   for (const id of ["badges", "notices", "ins-fields", "ins-last-good"]) $(id).replaceChildren();
   $("ins-correct").hidden = true;
   $("ins-last-good").hidden = true;
