@@ -267,3 +267,23 @@ def test_no_trust_store_is_issuer_not_checked(page: Any) -> None:
     assert "CNTT" in page.text_content("#verdict-text")
     assert page.text_content("#r-name") == VALID_NAME
     assert page.text_content("#status-text") == "Đã đọc xong: xem cảnh báo"
+
+
+def test_2024_card_shows_its_own_labels(page: Any) -> None:
+    """The 2024 identity card prints "Nơi cư trú" and "Nơi đăng ký khai sinh" where the CCCD
+    prints "Nơi thường trú" and "Quê quán"; the page uses the words of the card in hand."""
+    open_desk(page)
+    put_card(page, "017160905911", reader=READER_1)
+    scan_by_keyboard(page, "017160905911")
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-card-kind") == "Thẻ căn cước (mẫu 2024)"
+    assert page.text_content("#l-place_of_residence") == "Nơi cư trú"
+    assert page.text_content("#l-place_of_origin") == "Nơi đăng ký khai sinh"
+    assert page.text_content("#l-id_number") == "Số định danh cá nhân"
+    assert page.text_content("#r-expiry") == "Không thời hạn"
+    page.keyboard.press("F9")
+    put_card(page, VALID_ID, reader=READER_1)
+    scan_by_keyboard(page, VALID_ID)
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#l-place_of_residence") == "Nơi thường trú"
+    assert page.text_content("#l-place_of_origin") == "Quê quán"
