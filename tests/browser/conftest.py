@@ -66,7 +66,14 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="package")
 def desk_server(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("desk"), CCCD_SIMULATED_READERS=",".join(READERS))
+    server = start_server(
+        tmp_path_factory.mktemp("desk"),
+        CCCD_SIMULATED_READERS=",".join(READERS),
+        CCCD_DESK_READERS=(
+            f"desk-1={'|'.join(READERS[:7])},desk-2={READERS[0]}|{READERS[1]},"
+            f"desk-flood={READERS[7]}"
+        ),
+    )
     yield server
     stop_server(server)
 

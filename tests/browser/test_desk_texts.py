@@ -36,6 +36,9 @@ def service_problems() -> dict[str, str]:
             found.setdefault(match.group(1), match.group(2))
         for match in re.finditer(r'slug="([a-z0-9-]+)"', text):
             found.setdefault(match.group(1), "The request failed")
+        # Problems the ASGI edge writes itself: _problem(send, status, slug, title, clerk).
+        for match in re.finditer(r'_problem\(\s*send,\s*\d+,\s*"([a-z0-9-]+)",\s*"([^"]+)"', text):
+            found.setdefault(match.group(1), match.group(2))
     found.pop("internal", None)
     found["internal"] = "Internal error"
     return found
@@ -91,7 +94,7 @@ def test_every_problem_type_is_told_in_vietnamese(page: Any) -> None:
     words = english_words(page)
     assert {"card", "reader", "failed", "request"} <= words  # the probe knows English
     catalogue = service_problems()
-    assert len(catalogue) >= 30, sorted(catalogue)
+    assert len(catalogue) >= 30 and "wrong-host" in catalogue, sorted(catalogue)
     current: dict[str, Any] = {}
 
     def answer(route: Any) -> None:

@@ -122,7 +122,8 @@ def test_hospital_code_and_idle_time_settings(tmp_path: Path) -> None:
 
     async def config() -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(settings))  # the route needs no lifespan
-        async with httpx.AsyncClient(transport=transport, base_url="http://desk") as client:
+        local = "http://127.0.0.1:8080"
+        async with httpx.AsyncClient(transport=transport, base_url=local) as client:
             return await client.get(
                 "/desk/config", headers={"Authorization": "Bearer desk-one-secret-key"}
             )

@@ -240,8 +240,8 @@ export function renderHistory(onOpen) {
       tag = t("history_failed");
       cls = "bad";
     } else if (item.state !== "done") {
-      who = item.reader;
-      tag = t("history_reading");
+      who = t("history_reading");  // a reader's name is the device's, often English
+      tag = "…";
     } else {
       const acceptance = item.acceptance || (item.accepted
         ? (item.verdict === "signer_not_trusted" ? "issuer_not_checked" : "genuine")

@@ -465,6 +465,9 @@ export const PROBLEMS = {
     "http-error": "Dịch vụ báo lỗi: thử lại; nếu vẫn lỗi, báo bộ phận CNTT",
     "internal": "Dịch vụ bị lỗi: đọc lại; nếu vẫn lỗi, báo bộ phận CNTT",
     "network": "Mất kết nối với dịch vụ đọc thẻ: kiểm tra mạng rồi đọc lại",
+    "search-needs-name-and-birth-date": "Nhập đủ họ tên và ngày sinh để tìm",
+    "wrong-host": "Địa chỉ dịch vụ không đúng: mở lại trang từ địa chỉ của dịch vụ",
+    "body-too-large": "Dữ liệu gửi lên quá lớn: kiểm tra lại thông tin nhập",
   },
   en: {
     "wrong-access-key": "Wrong ID number: check the 12 digits",
@@ -505,6 +508,9 @@ export const PROBLEMS = {
     "http-error": "The service reported an error: try again; if it persists, tell IT",
     "internal": "The service failed: read again; if it persists, tell the IT team",
     "network": "Lost the connection to the card service: check the network and read again",
+    "search-needs-name-and-birth-date": "Type the whole full name and the date of birth to search",
+    "wrong-host": "Wrong service address: open the page again from the service's address",
+    "body-too-large": "What was sent is too large: check what was typed",
   },
 };
 
