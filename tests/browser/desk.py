@@ -93,3 +93,14 @@ def rewrite_insurance(page: Any, answer: Any) -> None:
         )
 
     page.route(re.compile(r".*/api/v1/citizens/\d{12}/insurance(\?.*)?$"), handle)
+
+
+def as_older_service(page: Any) -> None:
+    """A service without the insurance-check API: its router answers 404 to /officers."""
+    not_found = {"type": "https://cccd.invalid/problems/not-found", "title": "Not found"}
+    page.route(
+        re.compile(r".*/api/v1/officers$"),
+        lambda route: route.fulfill(
+            status=404, content_type="application/problem+json", body=json.dumps(not_found)
+        ),
+    )

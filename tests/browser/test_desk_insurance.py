@@ -15,6 +15,7 @@ from service import bhyt
 from tests.browser.desk import (
     SECOND_ID,
     VALID_ID,
+    as_older_service,
     open_desk,
     put_card,
     read_card,
@@ -120,12 +121,15 @@ def test_clinic_name_right_line_benefit_and_last_visit(page: Any) -> None:
     def with_history(route: Any) -> None:
         response = route.fetch()
         body = response.json()
-        if body.get("id_number") == VALID_ID:
-            body["history"] = history
-            body["card"]["area_code"] = "K1"
+        # The answer at the top level (GET /citizens/{id}/insurance) or as the check's result.
+        answer = body.get("result") if "state" in body else body
+        if answer and (answer.get("card") or {}).get("card_code") == "GD5171725468514":
+            answer["history"] = history
+            answer["card"]["area_code"] = "K1"
         route.fulfill(response=response, body=json.dumps(body))
 
     page.route(re.compile(r".*/api/v1/citizens/\d{12}/insurance(\?.*)?$"), with_history)
+    page.route(re.compile(r".*/api/v1/insurance/checks(/[^/?]+)?(\?.*)?$"), with_history)
     open_desk(page, reader=READER)
     read_card(page, VALID_ID)
     page.wait_for_selector("#ins-pill.ok")
@@ -150,6 +154,7 @@ def test_clinic_name_right_line_benefit_and_last_visit(page: Any) -> None:
 
 
 def test_copy_waits_for_the_insurance_answer(page: Any) -> None:
+    as_older_service(page)
     held: list[Any] = []
     page.route(re.compile(r".*/api/v1/citizens/\d{12}/insurance(\?.*)?$"), lambda r: held.append(r))
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -174,9 +179,10 @@ def test_copy_without_an_insurance_answer_says_so(page: Any) -> None:
         "status": "unavailable",
         "code": None,
         "meaning": "gateway unreachable",
-        "message_vi": bhyt.UNAVAILABLE_MESSAGE,
+        "message_vi": bhyt.unavailable("gateway unreachable").message_vi,
         "usable_for_checkin": False,
     }
+    as_older_service(page)
     rewrite_insurance(page, lambda id_number: {"id_number": id_number, **unavailable})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_desk(page, reader=READER)
@@ -204,6 +210,7 @@ def test_older_service_degrades_cleanly(page: Any) -> None:
         "card": dict(CARD, full_name="TRẦN VĂN ĐỨA"),
         "differences": [{"field": "full_name", "kind": "different"}],
     }
+    as_older_service(page)
     rewrite_insurance(page, lambda id_number: {"id_number": id_number, **wrong_name})
     open_desk(page, reader=READER)
     assert page.is_hidden("#officer-box")

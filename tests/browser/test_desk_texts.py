@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from service import bhyt, problems, scans
-from tests.browser.desk import VALID_ID, open_desk, put_card, rewrite_insurance, scan_by_keyboard
+from tests.browser.desk import (
+    VALID_ID,
+    as_older_service,
+    open_desk,
+    put_card,
+    rewrite_insurance,
+    scan_by_keyboard,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 READER = "Simulated reader 5"
@@ -181,6 +188,7 @@ def test_every_bhyt_answer_is_told_in_vietnamese(page: Any) -> None:
         return body
 
     current["answer"] = answers[0]
+    as_older_service(page)  # the answer as GET /citizens/{id}/insurance gives it
     rewrite_insurance(page, answer)
     open_desk(page, reader=READER)
     words = english_words(page)

@@ -468,6 +468,11 @@ export const PROBLEMS = {
     "search-needs-name-and-birth-date": "Nhập đủ họ tên và ngày sinh để tìm",
     "wrong-host": "Địa chỉ dịch vụ không đúng: mở lại trang từ địa chỉ của dịch vụ",
     "body-too-large": "Dữ liệu gửi lên quá lớn: kiểm tra lại thông tin nhập",
+    "invalid-ticket": "Mất kết nối sự kiện: tải lại trang",
+    "bad-hello": "Kết nối sự kiện không đúng: tải lại trang; nếu vẫn lỗi, báo bộ phận CNTT",
+    "no-his-fields": "Chưa có dữ liệu thẻ đã xác thực để chép cho HIS: đọc thẻ CCCD",
+    "unknown-profile": "Mẫu dữ liệu HIS chưa được cấu hình: báo bộ phận CNTT",
+    "no-standin": "Chức năng này chỉ có ở chế độ giả lập",
   },
   en: {
     "wrong-access-key": "Wrong ID number: check the 12 digits",
@@ -511,6 +516,11 @@ export const PROBLEMS = {
     "search-needs-name-and-birth-date": "Type the whole full name and the date of birth to search",
     "wrong-host": "Wrong service address: open the page again from the service's address",
     "body-too-large": "What was sent is too large: check what was typed",
+    "invalid-ticket": "The event connection was lost: reload the page",
+    "bad-hello": "The event connection is wrong: reload; if it persists, tell the IT team",
+    "no-his-fields": "No verified card data to copy for the HIS yet: read the ID card",
+    "unknown-profile": "That HIS data profile is not configured: tell the IT team",
+    "no-standin": "This works in simulated mode only",
   },
 };
 
