@@ -33,7 +33,6 @@ from service.problems import Problem
 from service.settings import Settings, SettingsError
 
 STATIC = Path(str(resources.files("service").joinpath("static")))
-DEMO_CLINICS = Path(str(resources.files("fixtures").joinpath("data", "clinics.csv")))
 DEMO_HOSPITAL_CODE = "17514"
 
 CSP = (
@@ -83,14 +82,19 @@ def install_desk(app: FastAPI, settings: Settings) -> None:
 
 def clinic_list_for(settings: Settings) -> ClinicList:
     path = settings.clinic_list
-    if path is None and settings.simulated and DEMO_CLINICS.is_file():
-        path = DEMO_CLINICS
+    if path is None and settings.simulated:
+        path = demo_clinics()
     if path is None:
         return ClinicList()
     try:
         return load_clinics(path)
     except ClinicListError as exc:
         raise SettingsError(f"CCCD_CLINIC_LIST: {exc}") from None
+
+
+def demo_clinics() -> Path:
+    """Simulated mode: the fictional clinic list shipped with the test doubles."""
+    return Path(str(resources.files("fixtures").joinpath("data", "clinics.csv")))
 
 
 def hospital_code_for(settings: Settings) -> str:
