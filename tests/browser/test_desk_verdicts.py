@@ -152,7 +152,9 @@ def test_status_bar_counts_the_installed_cscas(
         response = route.fetch()
         body = response.json()
         assert body["trust_store"] == "configured"
-        if trust is not None:
+        if trust is None:
+            body.pop("trust", None)  # a service that does not count them
+        else:
             body["trust"] = trust
         route.fulfill(response=response, body=json.dumps(body))
 
