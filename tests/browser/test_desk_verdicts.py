@@ -162,3 +162,25 @@ def test_status_bar_counts_the_installed_cscas(
     open_desk(page)
     page.wait_for_selector(f"#sb-trust:has-text('{expected}')")
     assert "Danh mục cơ sở KCB: 10" in page.text_content("#statusbar")
+
+
+def test_every_not_genuine_reason_has_its_words(page: Any) -> None:
+    """The reasons a service gives for "not genuine" each get the clerk's own sentence."""
+    reasons = ["forged", "clone", "issuing_state_mismatch", "malformed", "unsupported"]
+    current: dict[str, str] = {}
+    rewrite_scan(
+        page, lambda r: r.update(acceptance="not_genuine", acceptance_reason=current["reason"])
+    )
+    open_desk(page, reader=READER)
+    put_card(page, VALID_ID)
+    seen = set()
+    for reason in reasons:
+        current["reason"] = reason
+        scan(page, VALID_ID)
+        page.wait_for_selector(f"#takeover[data-reason='{reason}']:not([hidden])")
+        text = page.text_content("#takeover-reason")
+        assert text and text != "Không xác nhận được thẻ là thẻ thật.", reason
+        seen.add(text)
+        page.click("#takeover-ack")
+        page.wait_for_selector("#takeover", state="hidden")
+    assert len(seen) >= 4  # forged, clone, another state's signer, unverifiable

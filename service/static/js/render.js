@@ -45,6 +45,7 @@ export function acceptanceOf(r) {
 const NOT_GENUINE_TEXT = {
   forged: "v_forged", clone: "v_clone", signer_revoked: "v_revoked", chain_invalid: "v_revoked",
   revoked: "v_revoked", unverifiable: "v_unverifiable", malformed: "v_unverifiable",
+  unsupported: "v_unverifiable", issuing_state_mismatch: "v_state_mismatch",
 };
 const ISSUER_TEXT = {
   no_trust_store: "v_issuer_no_store", signer_not_in_store: "v_issuer_not_in_store",
