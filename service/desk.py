@@ -1,4 +1,4 @@
-"""The desk page (issue 10): ``GET /desk`` serves one static page and its assets from
+"""The desk page: ``GET /desk`` serves one static page and its assets from
 ``service/static/``; the page talks to the ``/api/v1`` routes with the desk key the clerk types
 once (kept in the browser's sessionStorage, never in a cookie, so nothing outlives the tab).
 

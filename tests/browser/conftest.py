@@ -1,4 +1,4 @@
-"""Browser fixtures (issue 10): a live ``cccd serve --simulated`` process (the helper of
+"""Browser fixtures: a live ``cccd serve --simulated`` process (the helper of
 ``tests/service``) and Debian's headless Chromium driven by Playwright for Python.
 
 Playwright's own browser download is never used (``executable_path``). Without Chromium or

@@ -1,4 +1,4 @@
-"""The desk page end to end in headless Chromium (issue 10 "Tests that must exist"): log in
+"""The desk page end to end in headless Chromium: log in
 with the desk key, put a fictional card on a simulated reader from the demo panel, type its
 ID number, and see the verified identity, photo, badges and insurance; a forged card shows the
 takeover; a wrong ID number shows the plain-language error."""
