@@ -1,4 +1,4 @@
-"""The desk page (issue 10): ``GET /desk`` serves one static page and its assets from
+"""The desk page: ``GET /desk`` serves one static page and its assets from
 ``service/static/``; the page talks to the ``/api/v1`` routes with the desk key the clerk types
 once (kept in the browser's sessionStorage, never in a cookie, so nothing outlives the tab).
 
@@ -7,23 +7,33 @@ The HTML needs no key: it holds no data. Everything personal comes from ``/api/v
 because ``EventSource`` cannot send that header. A strict Content-Security-Policy keeps the
 page to its own origin (no CDN, no inline script), as a reception PC may have no internet.
 
-In simulated mode ``GET /desk/demo/cards`` lists a few fictional citizens for the demo panel.
+``/`` redirects to ``/desk``. ``GET /desk/config`` (desk key) tells the page its idle time,
+this hospital's MaCSKCB and whether a clinic list is loaded; ``GET /api/v1/clinics/{code}``
+names a clinic from the operator's list (``service.clinics``).
+
+In simulated mode ``GET /desk/demo/cards`` lists a few fictional citizens for the demo panel,
+the clinic list is the fictional one in ``fixtures/data/clinics.csv`` unless one is configured,
+and the hospital is ``DEMO_HOSPITAL_CODE`` (the first demo card is registered there).
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.clinics import ClinicList, ClinicListError, load_clinics
 from service.deps import require_desk
-from service.settings import Settings
+from service.problems import Problem
+from service.settings import Settings, SettingsError
 
 STATIC = Path(str(resources.files("service").joinpath("static")))
+DEMO_HOSPITAL_CODE = "17514"
 
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
@@ -62,13 +72,77 @@ DEMO_FAULTS: tuple[tuple[str, str, str], ...] = (
 
 
 def install_desk(app: FastAPI, settings: Settings) -> None:
-    """Serve the desk page at ``/desk`` and its assets at ``/desk/static``."""
-    app.include_router(desk_router(settings))
+    """Serve the desk page at ``/desk`` and its assets at ``/desk/static``. A clinic list
+    that cannot be read stops the start (``SettingsError`` naming the file and line)."""
+    clinics = clinic_list_for(settings)
+    app.include_router(desk_router(settings, clinics))
+    app.include_router(clinics_router(clinics), prefix="/api/v1")
     app.mount("/desk/static", StaticFiles(directory=STATIC), name="desk-static")
 
 
-def desk_router(settings: Settings) -> APIRouter:
+def clinic_list_for(settings: Settings) -> ClinicList:
+    path = settings.clinic_list
+    if path is None and settings.simulated:
+        path = demo_clinics()
+    if path is None:
+        return ClinicList()
+    try:
+        return load_clinics(path)
+    except ClinicListError as exc:
+        raise SettingsError(f"CCCD_CLINIC_LIST: {exc}") from None
+
+
+def demo_clinics() -> Path:
+    """Simulated mode: the fictional clinic list shipped with the test doubles."""
+    return Path(str(resources.files("fixtures").joinpath("data", "clinics.csv")))
+
+
+def hospital_code_for(settings: Settings) -> str:
+    code = settings.effective_hospital_code
+    if settings.simulated and not settings.hospital_code:
+        return DEMO_HOSPITAL_CODE
+    return code
+
+
+def clinics_router(clinics: ClinicList) -> APIRouter:
+    router = APIRouter()
+
+    @router.get(
+        "/clinics/{code}",
+        summary="A clinic's name from the operator's clinic list (by MaCSKCB)",
+        dependencies=[Depends(require_desk)],
+    )
+    def clinic(code: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z]{5}$")]) -> dict[str, Any]:
+        found = clinics.get(code)
+        if found is None:
+            raise Problem(
+                status=404,
+                slug="unknown-clinic",
+                title="No clinic with that code in the clinic list",
+                clerk_message="Không có mã cơ sở KCB này trong danh mục",
+                extra={"clinic_list": len(clinics) > 0},
+            )
+        return found.to_json()
+
+    return router
+
+
+def desk_router(settings: Settings, clinics: ClinicList | None = None) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    clinics = clinics or ClinicList()
+
+    @router.get("/")
+    def root() -> RedirectResponse:
+        return RedirectResponse("/desk", status_code=307)
+
+    @router.get("/desk/config", dependencies=[Depends(require_desk)])
+    def config() -> dict[str, Any]:
+        return {
+            "idle_seconds": settings.desk_idle_seconds,
+            "hospital_code": hospital_code_for(settings) or None,
+            "clinic_list": {"loaded": len(clinics) > 0, "clinics": len(clinics)},
+            "simulated": settings.simulated,
+        }
 
     @router.get("/desk", response_class=HTMLResponse)
     def page() -> HTMLResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -159,6 +160,12 @@ class Settings:
     max_body_bytes: int = 16_384
     purpose: str = "Xác định người bệnh khi tiếp đón khám bệnh, chữa bệnh và tra cứu thẻ BHYT"
     legal_basis: str = ""
+    # The desk page: idle time after which a shown result is cleared, this hospital's
+    # MaCSKCB (for "đúng tuyến"; default: the prefix of a "<MaCSKCB>_BV" gateway username)
+    # and the operator's clinic list (CSV, see service/clinics.py).
+    desk_idle_seconds: float = 120.0
+    hospital_code: str = ""
+    clinic_list: Path | None = None
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -233,10 +240,24 @@ class Settings:
         unknown = self.stored_fields - OPTIONAL_FIELDS
         if unknown:
             raise SettingsError(f"stored_fields: {sorted(unknown)} are not optional card fields")
+        if not 5 <= self.desk_idle_seconds <= 3600:
+            raise SettingsError("CCCD_DESK_IDLE_SECONDS must be 5-3600")
+        if self.hospital_code and not re.fullmatch(r"[0-9A-Z]{5}", self.hospital_code):
+            raise SettingsError("CCCD_HOSPITAL_CODE must be the 5-character MaCSKCB, e.g. 01001")
         if self.bhxh_officer_id and not (
             self.bhxh_officer_id.isdigit() and len(self.bhxh_officer_id) == 12
         ):
             raise SettingsError("CCCD_BHXH_OFFICER_ID must be the officer's 12-digit CCCD")
+
+    @property
+    def effective_hospital_code(self) -> str:
+        """This hospital's MaCSKCB: configured, else from the gateway username."""
+        if self.hospital_code:
+            return self.hospital_code
+        prefix, _, suffix = self.bhxh_username.partition("_")
+        if suffix.upper() == "BV" and re.fullmatch(r"[0-9A-Z]{5}", prefix):
+            return prefix
+        return ""
 
     @property
     def loopback_only(self) -> bool:
@@ -309,6 +330,9 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_MAX_BODY_BYTES": ("max_body_bytes", "int"),
     "CCCD_PURPOSE": ("purpose", "str"),
     "CCCD_LEGAL_BASIS": ("legal_basis", "str"),
+    "CCCD_DESK_IDLE_SECONDS": ("desk_idle_seconds", "float"),
+    "CCCD_HOSPITAL_CODE": ("hospital_code", "str"),
+    "CCCD_CLINIC_LIST": ("clinic_list", "path"),
 }
 _KINDS = {name: kind for name, kind in _ENV.values()}
 _KINDS["desks"] = "desks"

@@ -91,9 +91,13 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.INFO)
     install()
     restrict_umask()  # the database, its WAL and every file the service writes: 0600
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        print(f"cccd serve: {exc}", file=sys.stderr)
+        return 2
     scheme = "https" if settings.tls else "http"
-    print(f"Desk page: {scheme}://{_url_host(settings.host)}:{settings.port}/desk", flush=True)
+    print(f"Desk page (bàn tiếp đón): {desk_url(settings.host, settings.port, scheme)}", flush=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -116,3 +120,10 @@ def serve(args: argparse.Namespace) -> int:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def desk_url(host: str, port: int, scheme: str = "http") -> str:
+    """Where a browser on this machine opens the desk page (a wildcard bind is reached on
+    loopback)."""
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"{scheme}://{_url_host(local)}:{port}/desk"

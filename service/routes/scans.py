@@ -199,6 +199,11 @@ def _scan_summary(scan: Scan) -> dict[str, Any]:
             full_name=ident.get("full_name"),
             id_number=ident.get("id_number"),
         )
+        if "acceptance" in scan.result:
+            summary["acceptance"] = scan.result["acceptance"]
     if scan.problem is not None:
+        # The title is English; the desk's list shows the clerk's text, by type.
         summary["problem"] = scan.problem.get("title")
+        summary["problem_type"] = scan.problem.get("type")
+        summary["clerk_message"] = scan.problem.get("clerk_message")
     return summary

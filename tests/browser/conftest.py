@@ -1,4 +1,4 @@
-"""Browser fixtures (issue 10): a live ``cccd serve --simulated`` process (the helper of
+"""Browser fixtures: a live ``cccd serve --simulated`` process (the helper of
 ``tests/service``) and Debian's headless Chromium driven by Playwright for Python.
 
 Playwright's own browser download is never used (``executable_path``). Without Chromium or
@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 768}
 DESK_KEY = KEYS["desk-1"]
+# One simulated reader per test module, so the cards one module puts on never meet another's.
+READERS = tuple(f"Simulated reader {n}" for n in range(1, 9))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,7 +66,14 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="package")
 def desk_server(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("desk"))
+    server = start_server(
+        tmp_path_factory.mktemp("desk"),
+        CCCD_SIMULATED_READERS=",".join(READERS),
+        CCCD_DESK_READERS=(
+            f"desk-1={'|'.join(READERS[:7])},desk-2={READERS[0]}|{READERS[1]},"
+            f"desk-flood={READERS[7]}"
+        ),
+    )
     yield server
     stop_server(server)
 

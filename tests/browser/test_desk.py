@@ -1,59 +1,26 @@
-"""The desk page end to end in headless Chromium (issue 10 "Tests that must exist"): log in
+"""The desk page end to end in headless Chromium: log in
 with the desk key, put a fictional card on a simulated reader from the demo panel, type its
 ID number, and see the verified identity, photo, badges and insurance; a forged card shows the
-warning; a wrong ID number shows the plain-language error. Saves docs/desk.png."""
+takeover; a wrong ID number shows the plain-language error."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import DESK_KEY
+from tests.browser.desk import (
+    EXPIRED_ID,
+    EXPIRED_NAME,
+    VALID_ID,
+    VALID_NAME,
+    open_desk,
+    put_card,
+    rewrite_scan,
+    scan_by_keyboard,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "docs" / "desk.png"
-
-# Fictional citizens (fixtures/data/citizens.json): a valid card with usable insurance,
-# and one whose ID card has expired.
-VALID_ID, VALID_NAME = "017072769692", "Trần Văn Đức"
-EXPIRED_ID, EXPIRED_NAME = "001185483324", "NGUYỄN THỊ HƯƠNG"
-READER_2 = "Simulated reader 2"
-
-
-def open_desk(page: Any, key: str = DESK_KEY) -> None:
-    """Log in by keyboard alone: the key field has the focus when the page opens."""
-    page.goto(f"{page.base_url}/desk")
-    page.wait_for_selector("#key-input:focus")
-    page.keyboard.type(key)
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#app-view:not([hidden])")
-    page.wait_for_selector("#conn.on")  # the event stream is open
-
-
-def put_card(page: Any, id_number: str, fault: str = "", reader: str | None = None) -> None:
-    if reader:
-        page.select_option("#reader-select", reader)
-    page.wait_for_selector(f"#demo-card option[value='{id_number}']", state="attached")
-    page.select_option("#demo-card", id_number)
-    page.select_option("#demo-fault", fault)
-    with page.expect_response(
-        lambda r: "/demo/readers/" in r.url and r.request.method == "PUT"
-    ) as answer:
-        page.click("#demo-insert")
-    assert answer.value.status == 200, answer.value.text()
-    page.wait_for_function(
-        "name => [...document.querySelectorAll('#reader-select option')]"
-        ".some(o => o.value === name && o.textContent.includes('có thẻ'))",
-        arg=reader or "Simulated reader 1",
-    )
-
-
-def scan_by_keyboard(page: Any, id_number: str) -> None:
-    page.focus("#id-input")
-    page.keyboard.type(id_number)
-    page.keyboard.press("Enter")
+READER_1, READER_2 = "Simulated reader 1", "Simulated reader 2"
 
 
 def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
@@ -81,8 +48,8 @@ def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
     assert page.text_content("#r-sex") == "Nam"
     assert "Tỉnh Hòa Bình" in page.text_content("#r-address")
     assert page.text_content("#r-expiry") == "02/11/2032"
-    genuine = page.locator("[data-badge='genuine']")
-    assert genuine.text_content() == "Chip thật"
+    assert page.get_attribute("#verdict", "data-acceptance") == "genuine"
+    assert page.text_content("#verdict-title") == "THẺ THẬT"
     assert page.locator("[data-badge='not-a-clone']").count() == 1
     assert page.locator("[data-badge='no-trust-store']").count() == 0
     page.wait_for_function("document.getElementById('r-photo').naturalWidth > 0")
@@ -101,8 +68,6 @@ def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
 
     page.locator("#history button").first.wait_for()
     assert VALID_NAME in page.text_content("#history")
-
-    page.screenshot(path=str(SCREENSHOT))
 
     # Copy for HIS: the field format carries the chip's identity and the insurance card.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -132,8 +97,8 @@ def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
     # English switch: labels and badges change, the data does not.
     page.click("#lang")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator("[data-badge='genuine']").text_content() == "Chip genuine"
-    assert page.locator("[data-badge='not-a-clone']").text_content() == "Not a clone"
+    assert page.text_content("#verdict-title") == "GENUINE CARD"
+    assert page.locator("[data-badge='not-a-clone']").text_content() == "Original chip, not a copy"
     assert page.text_content("#ins-pill") == "Usable"
     assert page.text_content("#r-name") == VALID_NAME
 
@@ -144,26 +109,16 @@ def test_desk_flow_genuine_card_with_insurance(page: Any) -> None:
     assert page.errors == []
 
 
-def test_forged_card_shows_the_warning(page: Any) -> None:
+def test_forged_card_takes_over(page: Any) -> None:
     open_desk(page)
     put_card(page, VALID_ID, fault="forged", reader=READER_2)
     scan_by_keyboard(page, VALID_ID)
-    page.wait_for_selector("#warning:not([hidden])")
-    assert "CẢNH BÁO" in page.text_content("#warning")
-    assert "bị sửa" in page.text_content("#warning-reason")
-    assert "không dùng dữ liệu này" in page.text_content("#warning-action")
-    assert page.is_hidden("#result") and page.is_hidden("#insurance")
-    assert page.locator("[data-badge='genuine']").count() == 0
+    page.wait_for_selector("#takeover:not([hidden])")
+    assert "KHÔNG PHẢI THẺ THẬT" in page.text_content("#takeover")
+    assert "bị sửa" in page.text_content("#takeover-reason")
+    assert "Không dùng dữ liệu này" in page.text_content("#takeover-action")
+    assert page.is_hidden("#result") and page.is_hidden("#insurance") and page.is_hidden("#verdict")
     assert page.errors == []
-
-
-def test_cloned_chip_shows_the_warning(page: Any) -> None:
-    open_desk(page)
-    put_card(page, VALID_ID, fault="clone", reader=READER_2)
-    scan_by_keyboard(page, VALID_ID)
-    page.wait_for_selector("#warning:not([hidden])")
-    assert "sao" in page.text_content("#warning-reason")
-    assert page.is_hidden("#result")
 
 
 def test_wrong_id_number_shows_what_to_do(page: Any) -> None:
@@ -204,19 +159,22 @@ def test_repaired_text_is_flagged(page: Any) -> None:
     assert page.text_content("#r-name").casefold() == VALID_NAME.casefold()
     assert page.locator("[data-badge='repaired']").text_content() == "Đã sửa lỗi chữ"
     notices = page.text_content("#notices")
-    assert "TCVN3" in notices and "Họ và tên" in notices
+    assert "bảng mã cũ" in notices and "Họ và tên" in notices
+    assert "TCVN3" not in notices  # jargon: only in the technical fold
+    assert "tcvn3" in page.text_content("#result-tech").lower()
 
 
 def test_card_removed_mid_read_says_put_it_back(page: Any) -> None:
     open_desk(page)
     put_card(page, VALID_ID, fault="removed_after=12", reader=READER_2)
     scan_by_keyboard(page, VALID_ID)
-    try:
-        page.wait_for_selector("#error:not([hidden])")
-        assert page.text_content("#error-title") == "Thẻ bị rút ra khi đang đọc: đặt lại thẻ"
-        assert page.is_visible("#error-retry")
-    finally:
-        put_card(page, VALID_ID, reader=READER_2)  # a sound card for the tests that follow
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.text_content("#error-title") == "Thẻ bị rút ra khi đang đọc: đặt lại thẻ"
+    assert page.is_visible("#error-retry")
+    # Putting the card back reads it at once with the number still typed.
+    put_card(page, VALID_ID, reader=READER_2)
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-name") == VALID_NAME
 
 
 def test_qr_payload_from_a_wedge_scanner(page: Any) -> None:
@@ -288,26 +246,47 @@ def test_new_insurance_card_fits_the_screen_and_is_labelled(page: Any) -> None:
     assert page.errors == []
 
 
-def test_no_trust_store_badge(page: Any) -> None:
+def test_no_trust_store_is_issuer_not_checked(page: Any) -> None:
     """A service without a CSCA trust store answers ``signer_not_trusted`` with
-    ``report.trust_store = "not_configured"`` (tests/service/test_units.py); the page must say
-    so instead of "Chip genuine". The simulated service always has the test trust store, so the
-    scan answer is rewritten in flight to what such a service returns."""
+    ``report.trust_store = "not_configured"`` (tests/service/test_units.py); the page shows the
+    amber "issuer not checked" state instead of "genuine". The simulated service always has
+    the test trust store, so the scan answer is rewritten in flight to what such a service
+    returns."""
 
-    def without_trust(route: Any) -> None:
-        response = route.fetch()
-        body = response.json()
-        result = body.get("result")
-        if result:
-            result.update(verdict="signer_not_trusted", genuine=False)
-            result["report"]["trust_store"] = "not_configured"
-        route.fulfill(response=response, body=json.dumps(body))
+    def without_trust(result: Any) -> None:
+        result.update(verdict="signer_not_trusted", genuine=False)
+        result["report"]["trust_store"] = "not_configured"
+        # A service that sends no acceptance field: the page derives it.
+        result.pop("acceptance", None)
+        result.pop("acceptance_reason", None)
 
-    page.route(re.compile(r".*/api/v1/scans/[^/?]+(\?.*)?$"), without_trust)
+    rewrite_scan(page, without_trust)
     open_desk(page)
-    put_card(page, VALID_ID)
+    put_card(page, VALID_ID, reader=READER_1)
     scan_by_keyboard(page, VALID_ID)
     page.wait_for_selector("#result:not([hidden])")
-    assert page.locator("[data-badge='no-trust-store']").count() == 1
-    assert page.locator("[data-badge='genuine']").count() == 0
+    assert page.get_attribute("#verdict", "data-acceptance") == "issuer_not_checked"
+    assert "CHƯA KIỂM TRA NƠI CẤP" in page.text_content("#verdict-title")
+    assert "CNTT" in page.text_content("#verdict-text")
     assert page.text_content("#r-name") == VALID_NAME
+    assert page.text_content("#status-text") == "Đã đọc xong: xem cảnh báo"
+
+
+def test_2024_card_shows_its_own_labels(page: Any) -> None:
+    """The 2024 identity card prints "Nơi cư trú" and "Nơi đăng ký khai sinh" where the CCCD
+    prints "Nơi thường trú" and "Quê quán"; the page uses the words of the card in hand."""
+    open_desk(page)
+    put_card(page, "017160905911", reader=READER_1)
+    scan_by_keyboard(page, "017160905911")
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#r-card-kind") == "Thẻ căn cước (mẫu 2024)"
+    assert page.text_content("#l-place_of_residence") == "Nơi cư trú"
+    assert page.text_content("#l-place_of_origin") == "Nơi đăng ký khai sinh"
+    assert page.text_content("#l-id_number") == "Số định danh cá nhân"
+    assert page.text_content("#r-expiry") == "Không thời hạn"
+    page.keyboard.press("F9")
+    put_card(page, VALID_ID, reader=READER_1)
+    scan_by_keyboard(page, VALID_ID)
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#l-place_of_residence") == "Nơi thường trú"
+    assert page.text_content("#l-place_of_origin") == "Quê quán"
