@@ -184,3 +184,15 @@ def test_every_not_genuine_reason_has_its_words(page: Any) -> None:
         page.click("#takeover-ack")
         page.wait_for_selector("#takeover", state="hidden")
     assert len(seen) >= 4  # forged, clone, another state's signer, unverifiable
+
+
+def test_status_bar_says_how_long_card_data_is_kept(page: Any) -> None:
+    """The retention period the service enforces (Decree 13 duties: the clerk can tell a
+    patient how long their data stays), as the service reports it for this desk."""
+    open_desk(page)
+    page.wait_for_selector("#sb-retention:has-text('giờ rồi tự xóa')")
+    hours = page.evaluate(
+        "async () => (await (await fetch('/api/v1/whoami', {headers: {Authorization: "
+        "'Bearer ' + sessionStorage.getItem('cccd.desk.key')}})).json()).retention_hours"
+    )
+    assert f"lưu {hours:g} giờ" in page.text_content("#sb-retention")

@@ -78,7 +78,7 @@ async function login(key) {
   $("app-view").hidden = false;
   $("logout").hidden = false;
   takeReaders(readers);
-  await Promise.all([loadConfig(), loadOfficers()]);
+  await Promise.all([loadConfig(), loadOfficers(), loadAccount()]);
   loadHealth();
   if (state.simulated) loadDemo();
   loadHistory();
@@ -138,6 +138,15 @@ async function loadConfig() {
     state.config = { ...state.config, ...(await api("/desk/config")) };
   } catch {
     // an older service: defaults
+  }
+}
+
+// Who this desk is and how long the service keeps what it reads (shown in the status bar).
+async function loadAccount() {
+  try {
+    state.account = await api("whoami");
+  } catch {
+    state.account = null;
   }
 }
 

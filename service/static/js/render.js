@@ -310,6 +310,9 @@ export function renderStatusBar() {
   const clinics = config.clinic_list || {};
   $("sb-clinics").textContent = clinics.loaded ? t("sb_clinics", { n: clinics.clinics }) : t("sb_clinics_none");
   $("sb-gateway").textContent = health.bhxh_gateway === "not_configured" ? t("sb_gateway_none") : "";
+  const account = state.account || {};
+  $("sb-retention").textContent = typeof account.retention_hours === "number"
+    ? t("sb_retention", { hours: Number(account.retention_hours.toFixed(2)) }) : "";
 }
 
 // -- the print slip: the current patient only ---------------------------------------------------------

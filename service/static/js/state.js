@@ -13,6 +13,7 @@ export const state = {
   key: null,
   lang: "vi",
   desk: null,
+  account: null,           // GET /whoami: name, role, readers, retention_hours
   config: { idle_seconds: 120, hospital_code: null, clinic_list: { loaded: false, clinics: 0 } },
   health: null,
   readers: [],
