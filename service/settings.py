@@ -101,16 +101,30 @@ def _stored(secret: str) -> str:
     return hash_key(secret)
 
 
+def user_data_dir() -> Path:
+    """The per-user data folder, as each OS has it (``platformdirs``): ``~/.local/share/cccd``
+    on Linux (``$XDG_DATA_HOME`` respected), ``%LOCALAPPDATA%\\cccd`` on Windows,
+    ``~/Library/Application Support/cccd`` on macOS."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cccd", appauthor=False))
+
+
+def user_config_file() -> Path:
+    """The config file read when no ``--config``/``CCCD_CONFIG`` is given and it exists:
+    ``~/.config/cccd/cccd.toml`` on Linux, ``%LOCALAPPDATA%\\cccd\\cccd.toml`` on Windows."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("cccd", appauthor=False)) / "cccd.toml"
+
+
 def default_trust_dir() -> Path:
-    """The trust directory ``cccd trust`` manages, under the user's data directory (XDG base
-    directory spec)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "cccd" / "trust"
+    """The trust directory ``cccd trust`` manages, under the user's data folder."""
+    return user_data_dir() / "trust"
 
 
 def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "cccd"
+    return user_data_dir()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,6 +202,8 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         path = config_file or env.get("CCCD_CONFIG")
+        if path is None and environ is None and user_config_file().is_file():
+            path = user_config_file()
         if path:
             values.update(_from_toml(Path(path)))
         values.update(_from_env(env))
