@@ -49,6 +49,15 @@ _TYPE_NAMES = {
 }
 
 
+# Old communes the official conversion table ("Bảng chuyển đổi đơn vị hành chính mới - cũ",
+# July 2025) divides between more new communes than the package lists (checked over all 10,033
+# old communes; docs/his-fields.md): old code -> every new code the official table names.
+OFFICIAL_DIVISIONS: dict[str, tuple[str, ...]] = {
+    # Xã Văn Khê, Huyện Mê Linh, Hà Nội: part of its area went to Xã Ô Diên (09817) too
+    "09013": ("08980", "08995", "09022", "09817"),
+}
+
+
 class UnitsError(RuntimeError):
     """The unit lists could not be loaded (package missing or its files unreadable)."""
 
@@ -206,6 +215,9 @@ def load_tables(directory: Path | None = None) -> UnitTables:
                 if code and old in old_by_key:
                     targets[old_by_key[old]].append(code)
     t.old_to_new = {old: tuple(dict.fromkeys(codes)) for old, codes in targets.items()}
+    for old, codes in OFFICIAL_DIVISIONS.items():
+        if old in t.old_to_new and all(c in t.new_ward_units for c in codes):
+            t.old_to_new[old] = codes
     for new_province, old_keys in conversion["DICT_PROVINCE"].items():
         new_code = new_prov_by_key.get(new_province)
         for old_key in old_keys:

@@ -82,6 +82,10 @@ WHOLE = [
     ("Thị trấn Cái Dầu, Huyện Châu Phú, Tỉnh An Giang", "91", "30463", "89", "889", "30463"),
     ("Phường 1, Thành phố Sóc Trăng, Tỉnh Sóc Trăng", "92", "31510", "94", "941", "31522"),
     ("Phường 1, Thành phố Bạc Liêu, Tỉnh Bạc Liêu", "96", "31825", "95", "954", "31825"),
+    # The official table prints these two rows with a neighbour's old code (01615 is Hồng
+    # Quang, 02485 Công Đa); the names, districts and the GSO list give the codes used here.
+    ("Xã Mỹ Hưng, Huyện Quảng Hòa, Tỉnh Cao Bằng", "04", "01648", "04", "049", "01651"),
+    ("Xã Phú Thịnh, Huyện Yên Sơn, Tỉnh Tuyên Quang", "08", "02494", "08", "075", "02482"),
 ]
 
 # Merged in part into several new communes: (residence, new province, candidate new wards)
@@ -92,6 +96,9 @@ DIVIDED = [
     ("Xã Bát Tràng, Huyện Gia Lâm, Thành phố Hà Nội", "01", {"00145", "00565", "00577"}),
     ("Phường 15, Quận Tân Bình, Thành phố Hồ Chí Minh", "79", {"27004", "27007"}),
     ("Phường Lê Lợi, Quận An Dương, Thành phố Hải Phòng", "31", {"11581", "11593", "11617"}),
+    # the package lists three new communes here, the official table four (Ô Diên 09817 got
+    # part of the area): service.his.units.OFFICIAL_DIVISIONS keeps the official answer
+    ("Xã Văn Khê, Huyện Mê Linh, Thành phố Hà Nội", "01", {"08980", "08995", "09022", "09817"}),
 ]
 
 # Printed on the new structure (cards issued since 1 July 2025): (residence, province, ward)
