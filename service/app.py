@@ -136,7 +136,7 @@ def create_app(
             await asyncio.to_thread(ctx.outbox.create_schema)
             ctx.tasks.append(
                 asyncio.create_task(
-                    ctx.outbox.run(purge_interval=settings.purge_interval_seconds),
+                    ctx.outbox.run(idle_seconds=settings.purge_interval_seconds),
                     name="his-webhook",
                 )
             )
@@ -314,6 +314,10 @@ async def purge_once(ctx: Context) -> dict[str, int]:
             photo_seconds=min(settings.photo_ttl_seconds, retention),
         )
         counts["names"] = redact.SENSITIVE.purge(retention)
+        if ctx.outbox is not None:  # webhook entries hold personal data too (service.his)
+            counts["webhook"] = await asyncio.to_thread(ctx.outbox.purge, now=datetime.now(UTC))
+            if counts["webhook"]:
+                await asyncio.to_thread(ctx.store.scrub)
         if any(counts.values()):
             log.info("purged %s", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     except Exception:

@@ -100,5 +100,7 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
             "desk": scan.desk,
             "read_at": now.isoformat(),
         }
-        await ctx.outbox.enqueue(scan_id=scan.id, result=sent, expires_at=expires)
+        await ctx.outbox.enqueue(
+            scan_id=scan.id, id_number=id_number, result=sent, expires_at=expires
+        )
     return result

@@ -324,7 +324,13 @@ class Settings:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["api_keys"] = sorted(self.api_keys)
         shown["desks"] = [f"{d.name}:{d.role}" for d in self.desks]
-        for secret in ("bhxh_password", "demo_key", "bhxh_officer_id", "audit_key", "webhook_secret"):
+        for secret in (
+            "bhxh_password",
+            "demo_key",
+            "bhxh_officer_id",
+            "audit_key",
+            "webhook_secret",
+        ):
             shown[secret] = "***" if shown[secret] else ""
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 

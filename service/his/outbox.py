@@ -14,8 +14,9 @@ rejects a timestamp more than five minutes off (replay) and de-duplicates on
 exactly once on its side even if an answer is lost on the way back.
 
 Personal data: the body holds the HIS fields. An entry expires with the read it came from
-(the retention window) and is deleted then, delivered or not; a delivered entry's body is
-cleared at once, keeping only the tombstone that stops a second delivery.
+(the retention window) and the service's purge deletes it then, delivered or not; an
+erasure request (``cccd erase``) deletes a person's entries with their reads; a delivered
+entry's body is cleared at once, keeping only the tombstone that stops a second delivery.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["Outbox", "OutboxStatus", "sign", "verify_signature"]
+__all__ = ["Outbox", "OutboxStatus", "erase", "sign", "verify_signature"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ his_outbox = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("delivery_id", String(40), nullable=False, unique=True),
     Column("scan_id", String(64), nullable=False, unique=True),  # one delivery per result
+    Column("id_number", String(12), nullable=False, index=True),  # for an erasure request
     Column("body", Text, nullable=False),  # personal data: cleared once delivered
     Column("state", String(16), nullable=False, index=True),  # pending | delivered | failed
     Column("attempts", Integer, nullable=False),
@@ -176,7 +179,9 @@ class Outbox:
         """The table, created when missing (kept apart from the store's own migrations)."""
         metadata.create_all(self.engine, checkfirst=True)
 
-    def _insert(self, delivery_id: str, scan_id: str, body: str, expires_at: datetime) -> bool:
+    def _insert(
+        self, delivery_id: str, scan_id: str, id_number: str, body: str, expires_at: datetime
+    ) -> bool:
         now = _naive(self._clock())
         try:
             with self.engine.begin() as conn:
@@ -184,6 +189,7 @@ class Outbox:
                     insert(his_outbox).values(
                         delivery_id=delivery_id,
                         scan_id=scan_id,
+                        id_number=id_number,
                         body=body,
                         state="pending",
                         attempts=0,
@@ -196,7 +202,9 @@ class Outbox:
             return False  # this result is already in the outbox
         return True
 
-    async def enqueue(self, *, scan_id: str, result: dict[str, Any], expires_at: datetime) -> None:
+    async def enqueue(
+        self, *, scan_id: str, id_number: str, result: dict[str, Any], expires_at: datetime
+    ) -> None:
         """Write one accepted result; the delivery task sends it. Never raises into the scan:
         a failure to write is logged (without the data) and the desk carries on."""
         delivery_id = hashlib.sha256(f"cccd-his:{scan_id}".encode()).hexdigest()[:32]
@@ -204,14 +212,15 @@ class Outbox:
             body = json.dumps(
                 self._build_body(delivery_id, result), ensure_ascii=False, separators=(",", ":")
             )
-            await asyncio.to_thread(self._insert, delivery_id, scan_id, body, expires_at)
+            await asyncio.to_thread(self._insert, delivery_id, scan_id, id_number, body, expires_at)
         except Exception as exc:
             log.error("webhook outbox: could not queue a result (%s)", type(exc).__name__)
             return
         self._wake.set()
 
     def purge(self, *, now: datetime) -> int:
-        """Delete entries past their read's retention deadline, delivered or not."""
+        """Delete entries past their read's retention deadline, delivered or not (called by
+        the service's purge with the stored reads)."""
         with self.engine.begin() as conn:
             count = conn.execute(
                 delete(his_outbox).where(his_outbox.c.expires_at <= _naive(now))
@@ -329,16 +338,12 @@ class Outbox:
             self._last_error = None
         return delivered
 
-    async def run(self, *, purge_interval: float = 60.0) -> None:
-        """The delivery task: send what is due, sleep until the next entry is due or a new
-        one is queued, and purge expired entries every ``purge_interval``."""
-        last_purge = 0.0
+    async def run(self, *, idle_seconds: float = 60.0) -> None:
+        """The delivery task: send what is due, then sleep until the next entry is due or a
+        new one is queued (at most ``idle_seconds``)."""
         while True:
             self._wake.clear()  # a result queued from here on wakes the wait below
             try:
-                if time.monotonic() - last_purge >= purge_interval:
-                    await asyncio.to_thread(self.purge, now=self._clock())
-                    last_purge = time.monotonic()
                 await self.deliver_due()
                 wait = await asyncio.to_thread(self._next_due_in)
             except asyncio.CancelledError:
@@ -346,9 +351,19 @@ class Outbox:
             except Exception as exc:  # a database hiccup: try again shortly
                 log.error("webhook outbox: %s", type(exc).__name__)
                 wait = 5.0
-            timeout = purge_interval if wait is None else min(max(wait, 0.05), purge_interval)
+            timeout = idle_seconds if wait is None else min(max(wait, 0.05), idle_seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def erase(engine: Engine, id_number: str) -> int:
+    """Every outbox entry of one person (an erasure request), delivered or not; 0 when the
+    webhook was never used on this database."""
+    if not inspect(engine).has_table("his_outbox"):
+        return 0
+    with engine.begin() as conn:
+        count = conn.execute(delete(his_outbox).where(his_outbox.c.id_number == id_number)).rowcount
+    return int(count or 0)

@@ -137,6 +137,7 @@ async def get_scan(
 @router.get("/scans/{scan_id}/his", summary="The HIS fields of a scan (QĐ 130 names or a profile)")
 async def scan_his(
     scan_id: Annotated[str, Path(max_length=64)],
+    desk: DeskDep,
     audit: AuditDep,
     ctx: CtxDep,
     profile: Annotated[
@@ -150,7 +151,7 @@ async def scan_his(
     from service.his.fields import ProfileError, apply_profile, insurance_fields
     from service.his.fields import residence_units as resolve
 
-    scan = _scan_or_404(ctx, scan_id)
+    scan = _scan_or_404(ctx, scan_id, desk)
     result = scan.result or {}
     his = result.get("his")
     identity = result.get("identity") or {}
@@ -162,11 +163,9 @@ async def scan_his(
             clerk_message="Chưa có dữ liệu thẻ đã xác thực: đọc thẻ CCCD",
         )
     id_number = str(identity["id_number"])
-    today = datetime.now(UTC).date()
-    insurance = await asyncio.to_thread(ctx.store.cached_insurance, id_number, today)
-    merged = dict(his) | {
-        k: v for k, v in insurance_fields(insurance).items() if v or k not in his
-    }
+    now = datetime.now(UTC)
+    insurance = await asyncio.to_thread(ctx.store.cached_insurance, id_number, now.date(), now=now)
+    merged = dict(his) | {k: v for k, v in insurance_fields(insurance).items() if v or k not in his}
     units = None
     if profile != "qd130":
         units = await asyncio.to_thread(resolve, identity.get("place_of_residence"))

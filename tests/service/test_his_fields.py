@@ -227,8 +227,12 @@ def test_outbox_retries_then_fails_visibly_and_expires(
 
     async def run() -> None:
         expires = clock.now + timedelta(hours=12)
-        await outbox.enqueue(scan_id="s1", result={"his": {"SO_CCCD": ID}}, expires_at=expires)
-        await outbox.enqueue(scan_id="s1", result={"his": {"SO_CCCD": ID}}, expires_at=expires)
+        await outbox.enqueue(
+            scan_id="s1", id_number=ID, result={"his": {"SO_CCCD": ID}}, expires_at=expires
+        )
+        await outbox.enqueue(
+            scan_id="s1", id_number=ID, result={"his": {"SO_CCCD": ID}}, expires_at=expires
+        )
         assert outbox.status().pending == 1  # one entry per result, whatever is queued twice
         for _ in range(3):
             await outbox.deliver_due()
@@ -269,6 +273,7 @@ def test_a_delivered_entry_keeps_no_personal_data(db: Store, received: list[http
     async def run() -> None:
         await outbox.enqueue(
             scan_id="s2",
+            id_number=ID,
             result={"his": {"HO_TEN": "Nguyễn Văn An"}},
             expires_at=clock.now + timedelta(hours=1),
         )
@@ -282,3 +287,9 @@ def test_a_delivered_entry_keeps_no_personal_data(db: Store, received: list[http
         row = conn.execute(select(his_outbox)).mappings().one()
     assert row["state"] == "delivered" and row["body"] == ""
     assert not outbox.status().stuck
+    # an erasure request removes the person's entries with their reads
+    from service.his.outbox import erase
+
+    assert erase(db.engine, "079198409238") == 0
+    assert erase(db.engine, ID) == 1
+    assert outbox.status().delivered == 0

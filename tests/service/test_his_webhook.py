@@ -231,5 +231,7 @@ def test_his_route_and_profiles(tmp_path: Path) -> None:
 
             missing = desk.get("/api/v1/scans/not-a-scan/his")
             assert missing.status_code == 404
+        with server.client("desk-2") as other:  # another desk's scan is not there for it
+            assert other.get(f"/api/v1/scans/{scan_id}/his").status_code == 404
     finally:
         stop_server(server)
