@@ -101,6 +101,7 @@ def run_checks(
     checks += check_pcsc(settings, list_readers=list_readers, platform=platform)
     checks.append(check_trust(settings))
     checks.append(check_data(settings))
+    checks.append(check_audit_key(settings))
     gateway_date: datetime | None = None
     gateway, gateway_date = check_bhxh(settings, offline=offline, transport=bhyt_transport)
     checks += gateway
@@ -229,8 +230,6 @@ def check_trust(settings: Any) -> Check:
 
 
 def check_data(settings: Any) -> Check:
-    from service.db import Store
-
     fix = (
         "Cho phép tài khoản chạy dịch vụ ghi vào thư mục dữ liệu, hoặc đặt CCCD_DATA_DIR sang "
         "thư mục khác (ví dụ C:\\ProgramData\\cccd khi chạy như dịch vụ Windows)."
@@ -243,9 +242,13 @@ def check_data(settings: Any) -> Check:
             probe.unlink()
         except OSError as exc:
             return Check("data", "fail", f"cannot write {settings.data_dir}: {exc.strerror}", fix)
-    store = Store(settings.effective_database_url)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.effective_database_url)
     try:
-        version = store.migrate()
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        dialect = engine.dialect.name
     except Exception as exc:
         return Check(
             "data",
@@ -255,9 +258,28 @@ def check_data(settings: Any) -> Check:
             "để dùng tệp SQLite trong thư mục dữ liệu.",
         )
     finally:
-        store.close()
-    where = "SQLite file" if store.dialect == "sqlite" else store.dialect
-    return Check("data", "ok", f"{where} ready, schema version {version}")
+        engine.dispose()
+    where = "SQLite file" if dialect == "sqlite" else dialect
+    return Check("data", "ok", f"{where} reachable at the configured database")
+
+
+def check_audit_key(settings: Any) -> Check:
+    from service.audit_key import AuditKeyError, load_audit_keys
+
+    path = settings.effective_audit_key_file
+    if settings.audit_key is None and not Path(path).exists():
+        return Check("audit_key", "ok", f"{path} is created at the first start of `cccd serve`")
+    try:
+        load_audit_keys(key=settings.audit_key, key_file=path, create=False)
+    except (AuditKeyError, OSError) as exc:
+        return Check(
+            "audit_key",
+            "fail",
+            f"audit key unusable: {exc}",
+            "Khôi phục tệp khoá nhật ký (audit.key) từ bản sao lưu, hoặc sửa CCCD_AUDIT_KEY / "
+            "CCCD_AUDIT_KEY_FILE; không tạo khoá mới cho cơ sở dữ liệu đang có nhật ký.",
+        )
+    return Check("audit_key", "ok", "audit key readable")
 
 
 # -- BHXH gateway ---------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_a_healthy_desk_pc(tmp_path: Path) -> None:
     ):
         assert checks[name].level == "ok", checks[name]
     assert "1 CSCA" in checks["trust_store"].detail
-    assert (tmp_path / "data" / "cccd.sqlite3").is_file()
+    assert checks["audit_key"].level == "ok"
 
 
 def test_each_problem_names_its_fix_in_vietnamese(tmp_path: Path) -> None:
@@ -176,3 +176,12 @@ def test_fix_text_per_platform(platform: str, tmp_path: Path) -> None:
         run_checks(_settings(tmp_path), offline=True, list_readers=down, platform=platform)
     )
     assert check["pcsc"].fix
+
+
+def test_an_unusable_audit_key(tmp_path: Path) -> None:
+    from service.cli.cmd_doctor import check_audit_key
+
+    key_file = tmp_path / "audit.key"
+    key_file.write_text("not a key", "utf-8")
+    check = check_audit_key(_settings(tmp_path, audit_key_file=key_file))
+    assert check.level == "fail" and "audit.key" in check.fix
