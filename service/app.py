@@ -119,6 +119,7 @@ def create_app(
         bhyt=bhyt,
     )
     ctx_holder["ctx"] = ctx
+    ctx.outbox = _outbox(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -131,12 +132,23 @@ def create_app(
         scans.trust = ctx.trust
         await asyncio.to_thread(registry.refresh)
         ctx.tasks.append(asyncio.create_task(_purge_loop(ctx), name="purge"))
+        if ctx.outbox is not None:
+            await asyncio.to_thread(ctx.outbox.create_schema)
+            ctx.tasks.append(
+                asyncio.create_task(
+                    ctx.outbox.run(idle_seconds=settings.purge_interval_seconds),
+                    name="his-webhook",
+                )
+            )
+        ctx.tasks.append(asyncio.create_task(_warm_units(), name="units"))
         try:
             yield
         finally:
             for task in ctx.tasks:
                 task.cancel()
             await scans.stop()
+            if ctx.outbox is not None:
+                await ctx.outbox.aclose()
             if bhyt is not None:
                 await bhyt.aclose()
             store.close()
@@ -203,6 +215,51 @@ def _bhyt_client(
     )
 
 
+def _outbox(settings: Settings, store: Store) -> Any:
+    """The HIS webhook's outbox when ``webhook_url`` is set (service.his.outbox)."""
+    if not settings.webhook_url:
+        return None
+    from service.his.fields import apply_profile
+    from service.his.outbox import Outbox
+
+    def body(delivery_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        his = apply_profile(
+            result.get("his") or {}, None, settings.webhook_profile, settings.his_profiles
+        )
+        return {
+            "event": "scan.result",
+            "delivery_id": delivery_id,
+            "scan_id": result.get("scan_id"),
+            "reader": result.get("reader"),
+            "desk": result.get("desk"),
+            "read_at": result.get("read_at"),
+            "verdict": result.get("verdict"),
+            "acceptance": result.get("acceptance"),
+            "profile": settings.webhook_profile,
+            "his": his,
+        }
+
+    return Outbox(
+        store.engine,
+        url=settings.webhook_url,
+        secret=settings.webhook_secret,
+        build_body=body,
+        timeout=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        stuck_seconds=settings.webhook_stuck_seconds,
+    )
+
+
+async def _warm_units() -> None:
+    """Load the administrative-unit lists before the first card needs them."""
+    from service.his.units import UnitsError, tables
+
+    try:
+        await asyncio.to_thread(tables)
+    except UnitsError as exc:
+        log.warning("administrative-unit codes unavailable: %s", exc)
+
+
 def _load_trust(settings: Settings) -> Any:
     """The configured trust store; else, outside simulated mode, the directory that
     ``cccd trust`` manages when it exists; in simulated mode the test PKI's."""
@@ -257,6 +314,10 @@ async def purge_once(ctx: Context) -> dict[str, int]:
             photo_seconds=min(settings.photo_ttl_seconds, retention),
         )
         counts["names"] = redact.SENSITIVE.purge(retention)
+        if ctx.outbox is not None:  # webhook entries hold personal data too (service.his)
+            counts["webhook"] = await asyncio.to_thread(ctx.outbox.purge, now=datetime.now(UTC))
+            if counts["webhook"]:
+                await asyncio.to_thread(ctx.store.scrub)
         if any(counts.values()):
             log.info("purged %s", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     except Exception:

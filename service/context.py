@@ -38,6 +38,7 @@ class Context:
     bhyt: BhytClient | None
     trust: Any = None
     tickets: TicketBook = field(default_factory=TicketBook)
+    outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from service import redact
 from service.context import Context
 from service.desks import minimise
+from service.his.fields import his_object, residence_units
 from service.scanner import ScanOutcome
 from service.scans import NOT_GENUINE, Scan
 
@@ -48,6 +49,9 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
     }
     if outcome.accepted and id_number:
         expires = now + timedelta(hours=ctx.settings.retention_hours)
+        # The HIS fields with the residence's unit codes (service.his; no insurance yet).
+        units = await asyncio.to_thread(residence_units, identity.get("place_of_residence"))
+        his = his_object(outcome.his or {}, units)
         await asyncio.to_thread(
             ctx.store.save_read,
             id_number=id_number,
@@ -58,7 +62,7 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
             desk=scan.desk,
             scan_id=scan.id,
             identity=identity,
-            his=outcome.his or {},
+            his=his,
             report=report,
             photo=outcome.photo_jpeg if ctx.settings.store_photos else None,
             read_at=now,
@@ -68,7 +72,9 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
             ctx.photos.put(id_number, outcome.photo_jpeg)
         result.update(
             identity=identity,
-            his=outcome.his,
+            his=his,
+            his_units=units.to_json(),
+            his_url=f"/api/v1/scans/{scan.id}/his",
             citizen_url=f"/api/v1/citizens/{id_number}",
             insurance_url=f"/api/v1/citizens/{id_number}/insurance",
             expires_at=expires.isoformat(),
@@ -87,4 +93,14 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
         id_number=id_number,
         detail=f"reader {scan.reader}",
     )
+    if outcome.accepted and id_number and ctx.outbox is not None:
+        sent = result | {
+            "scan_id": scan.id,
+            "reader": scan.reader,
+            "desk": scan.desk,
+            "read_at": now.isoformat(),
+        }
+        await ctx.outbox.enqueue(
+            scan_id=scan.id, id_number=id_number, result=sent, expires_at=expires
+        )
     return result

@@ -9,6 +9,7 @@ as SHA-256 digests: the secrets themselves never sit in memory after start-up.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -100,16 +101,30 @@ def _stored(secret: str) -> str:
     return hash_key(secret)
 
 
+def user_data_dir() -> Path:
+    """The per-user data folder, as each OS has it (``platformdirs``): ``~/.local/share/cccd``
+    on Linux (``$XDG_DATA_HOME`` respected), ``%LOCALAPPDATA%\\cccd`` on Windows,
+    ``~/Library/Application Support/cccd`` on macOS."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cccd", appauthor=False))
+
+
+def user_config_file() -> Path:
+    """The config file read when no ``--config``/``CCCD_CONFIG`` is given and it exists:
+    ``~/.config/cccd/cccd.toml`` on Linux, ``%LOCALAPPDATA%\\cccd\\cccd.toml`` on Windows."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("cccd", appauthor=False)) / "cccd.toml"
+
+
 def default_trust_dir() -> Path:
-    """The trust directory ``cccd trust`` manages, under the user's data directory (XDG base
-    directory spec)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "cccd" / "trust"
+    """The trust directory ``cccd trust`` manages, under the user's data folder."""
+    return user_data_dir() / "trust"
 
 
 def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "cccd"
+    return user_data_dir()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +181,14 @@ class Settings:
     desk_idle_seconds: float = 120.0
     hospital_code: str = ""
     clinic_list: Path | None = None
+    # -- HIS: field-name profiles and the signed webhook (service.his) ---------------------
+    his_profiles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    webhook_url: str | None = None  # POST each accepted result here (None: no webhook)
+    webhook_secret: str = ""  # HMAC-SHA256 key shared with the HIS
+    webhook_profile: str = "qd130"
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 50  # then the entry is kept as failed (visible in /healthz)
+    webhook_stuck_seconds: float = 300.0  # /healthz reports the outbox stuck past this
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -179,6 +202,8 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         path = config_file or env.get("CCCD_CONFIG")
+        if path is None and environ is None and user_config_file().is_file():
+            path = user_config_file()
         if path:
             values.update(_from_toml(Path(path)))
         values.update(_from_env(env))
@@ -244,10 +269,28 @@ class Settings:
             raise SettingsError("CCCD_DESK_IDLE_SECONDS must be 5-3600")
         if self.hospital_code and not re.fullmatch(r"[0-9A-Z]{5}", self.hospital_code):
             raise SettingsError("CCCD_HOSPITAL_CODE must be the 5-character MaCSKCB, e.g. 01001")
+        self._validate_his()
         if self.bhxh_officer_id and not (
             self.bhxh_officer_id.isdigit() and len(self.bhxh_officer_id) == 12
         ):
             raise SettingsError("CCCD_BHXH_OFFICER_ID must be the officer's 12-digit CCCD")
+
+    def _validate_his(self) -> None:
+        from service.his.fields import ProfileError, validate_profiles
+
+        try:
+            validate_profiles(self.his_profiles)
+        except ProfileError as exc:
+            raise SettingsError(str(exc)) from None
+        if self.webhook_url is not None:
+            if not self.webhook_url.startswith(("https://", "http://")):
+                raise SettingsError("CCCD_WEBHOOK_URL must be an http(s) URL")
+            if len(self.webhook_secret) < 16:
+                raise SettingsError("CCCD_WEBHOOK_SECRET must be at least 16 characters")
+            if self.webhook_profile not in ("qd130", "qd130-old", *self.his_profiles):
+                raise SettingsError("CCCD_WEBHOOK_PROFILE names no known HIS profile")
+        if self.webhook_timeout_seconds <= 0 or self.webhook_max_attempts < 1:
+            raise SettingsError("webhook timeout and attempts must be positive")
 
     @property
     def effective_hospital_code(self) -> str:
@@ -281,7 +324,13 @@ class Settings:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["api_keys"] = sorted(self.api_keys)
         shown["desks"] = [f"{d.name}:{d.role}" for d in self.desks]
-        for secret in ("bhxh_password", "demo_key", "bhxh_officer_id", "audit_key"):
+        for secret in (
+            "bhxh_password",
+            "demo_key",
+            "bhxh_officer_id",
+            "audit_key",
+            "webhook_secret",
+        ):
             shown[secret] = "***" if shown[secret] else ""
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
@@ -333,6 +382,14 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_DESK_IDLE_SECONDS": ("desk_idle_seconds", "float"),
     "CCCD_HOSPITAL_CODE": ("hospital_code", "str"),
     "CCCD_CLINIC_LIST": ("clinic_list", "path"),
+    # HIS (service.his)
+    "CCCD_HIS_PROFILES": ("his_profiles", "profiles"),
+    "CCCD_WEBHOOK_URL": ("webhook_url", "str"),
+    "CCCD_WEBHOOK_SECRET": ("webhook_secret", "str"),
+    "CCCD_WEBHOOK_PROFILE": ("webhook_profile", "str"),
+    "CCCD_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", "float"),
+    "CCCD_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", "int"),
+    "CCCD_WEBHOOK_STUCK_SECONDS": ("webhook_stuck_seconds", "float"),
 }
 _KINDS = {name: kind for name, kind in _ENV.values()}
 _KINDS["desks"] = "desks"
@@ -382,6 +439,13 @@ def _convert(name: str, kind: str, raw: Any, source: str) -> Any:
             if isinstance(raw, Mapping):
                 return {str(k): _stored(str(v)) for k, v in raw.items()}
             return parse_api_keys(str(raw), source=source)
+        if kind == "profiles":  # a TOML table of tables, or JSON in the environment
+            value = json.loads(raw) if isinstance(raw, str) else raw
+            if not isinstance(value, Mapping) or not all(
+                isinstance(v, Mapping) for v in value.values()
+            ):
+                raise ValueError("not a table of tables")
+            return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in value.items()}
         if kind == "list":
             if isinstance(raw, list | tuple):
                 return tuple(str(x).strip() for x in raw if str(x).strip())
@@ -429,6 +493,9 @@ def _from_toml(path: Path) -> dict[str, Any]:
     bhxh = data.pop("bhxh", None)
     if isinstance(bhxh, dict):
         data.update({f"bhxh_{k}": v for k, v in bhxh.items()})
+    webhook = data.pop("webhook", None)  # [webhook] url = ... is webhook_url
+    if isinstance(webhook, dict):
+        data.update({f"webhook_{k}": v for k, v in webhook.items()})
     values: dict[str, Any] = {}
     for key, raw in data.items():
         if key not in _KINDS:

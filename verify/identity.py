@@ -99,6 +99,9 @@ class Identity:
     mother_name: str | None = None
     spouse_name: str | None = None
     old_id_number: str | None = None
+    # a date of birth the card gives only in part ("1950", "03/1950", "00/00/1950"), as
+    # yyyymmdd with 00 for the unknown day/month; None when the full date is known or absent
+    birth_partial: str | None = None
     extra: dict[int, str] = field(default_factory=dict)  # DG13 fields 16+ and unknown ones
     repairs: tuple[FieldRepair, ...] = ()
     checks: tuple[CrossCheck, ...] = ()
@@ -189,7 +192,8 @@ class Identity:
     def his_fields(self, nationality_codes: Mapping[str, str] | None = None) -> dict[str, str]:
         """The HIS check-in identity fields (QĐ 4750 / QĐ 130 XML1).
 
-        HO_TEN NFC; SO_CCCD; NGAY_SINH ``yyyymmddHHMM`` (time unknown: ``0000``); GIOI_TINH
+        HO_TEN NFC; SO_CCCD; NGAY_SINH ``yyyymmddHHMM`` (time unknown: ``0000``; a day or
+        month the card does not give: ``00`` each, so a year alone is ``yyyy00000000``); GIOI_TINH
         1 Nam, 2 Nữ, 3 unknown; DIA_CHI the residence; MA_DANTOC by QĐ 121-TCTK (empty when
         unknown); MA_QUOCTICH from ``nationality_codes`` (folded name -> code). The default
         table maps only Việt Nam, to "000": check it against the hospital's HIS before use.
@@ -199,7 +203,11 @@ class Identity:
         return {
             "HO_TEN": (self.full_name or "")[:255],
             "SO_CCCD": self.id_number or "",
-            "NGAY_SINH": born.strftime("%Y%m%d") + "0000" if born else "",
+            "NGAY_SINH": (
+                born.strftime("%Y%m%d") + "0000"
+                if born
+                else (self.birth_partial + "0000" if self.birth_partial else "")
+            ),
             "GIOI_TINH": {"Nam": "1", "Nữ": "2"}.get(self.sex or "", "3"),
             "DIA_CHI": (self.place_of_residence or "")[:1024],
             "MA_QUOCTICH": codes.get(fold(self.nationality), "") if self.nationality else "",
@@ -239,6 +247,35 @@ def _parse_date(value: object) -> date | None:
         except ValueError:
             return None
     return parse_card_date(text).date
+
+
+def _partial_date(value: object) -> str | None:
+    """yyyymmdd with ``00`` for an unknown day or month, for a card date given only in part:
+    "1950", "03/1950" or "031950", "00/00/1950", "00/03/1950"; None otherwise."""
+    if value is None or isinstance(value, date):
+        return None
+    text = str(value).strip()
+    if not text.isascii():
+        return None
+    parts = [p for p in text.replace("-", "/").replace(".", "/").split("/") if p]
+    if len(parts) == 1 and len(text) == 6 and text.isdigit():
+        parts = [text[:2], text[2:]]
+    if not parts or not all(p.isdigit() for p in parts) or len(parts[-1]) != 4:
+        return None
+    year = int(parts[-1])
+    month = int(parts[-2]) if len(parts) >= 2 else 0
+    day = int(parts[-3]) if len(parts) >= 3 else 0
+    if year < 1 or len(parts) > 3 or not 0 <= month <= 12 or not 0 <= day <= 31:
+        return None
+    if month == 0 and day != 0:
+        return None
+    if day and month:
+        try:
+            date(year, month, day)
+        except ValueError:
+            return None
+        return None  # a full date: date_of_birth holds it
+    return f"{year:04d}{month:02d}{day:02d}"
 
 
 def birth_century(id_number: str | None) -> int | None:
@@ -384,6 +421,7 @@ def build_identity(
             }
         values["sex"] = _sex(b.text("sex", dg13.get("sex")))
         values["date_of_birth"] = _parse_date(dg13.get("date_of_birth"))
+        values["birth_partial"] = _partial_date(dg13.get("date_of_birth"))
         values["date_of_issue"] = _parse_date(dg13.get("date_of_issue"))
         raw_expiry = dg13.get("date_of_expiry")
         values["date_of_expiry"] = _parse_date(raw_expiry)
@@ -460,6 +498,7 @@ def build_identity(
         mother_name=text_value("mother_name"),
         spouse_name=text_value("spouse_name"),
         old_id_number=text_value("old_id_number"),
+        birth_partial=None if date_value("date_of_birth") else text_value("birth_partial"),
         extra=extra_texts,
         repairs=tuple(b.repairs),
         checks=tuple(b.checks),

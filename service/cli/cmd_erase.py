@@ -36,6 +36,9 @@ def erase(args: argparse.Namespace) -> int:
         return 2
     try:
         counts = store.erase(number)
+        from service.his.outbox import erase as erase_outbox  # the HIS webhook's entries
+
+        counts["webhook"] = erase_outbox(store.engine, number)
         store.audit(
             desk="cli",
             role="admin",
@@ -45,5 +48,8 @@ def erase(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    print(f"erased {counts['reads']} reads and {counts['insurance']} insurance answers")
+    print(
+        f"erased {counts['reads']} reads, {counts['insurance']} insurance answers "
+        f"and {counts['webhook']} webhook entries"
+    )
     return 0

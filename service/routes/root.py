@@ -21,6 +21,12 @@ def healthz(ctx: CtxDep) -> JSONResponse:
     except Exception as exc:
         version, database = 0, f"error: {type(exc).__name__}"
     ok = database == "ok"
+    webhook: dict[str, object] = {"status": "not_configured"}
+    if ctx.outbox is not None:
+        try:
+            webhook = ctx.outbox.status().to_json()
+        except Exception as exc:
+            webhook = {"status": f"error: {type(exc).__name__}"}
     return JSONResponse(
         {
             "status": "ok" if ok else "degraded",
@@ -30,6 +36,7 @@ def healthz(ctx: CtxDep) -> JSONResponse:
             "trust_store": "configured" if ctx.trust is not None else "not_configured",
             "bhxh_gateway": "configured" if ctx.bhyt is not None else "not_configured",
             "simulated": ctx.settings.simulated,
+            "his_webhook": webhook,
         },
         status_code=200 if ok else 503,
     )

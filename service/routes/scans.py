@@ -8,6 +8,7 @@ is in ``service.scans``/``service.scanner``; what a finished scan stores is in
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -131,6 +132,61 @@ async def get_scan(
                 id_number=shown.get("id_number"),
             )
     return _scan_view(scan.to_json(position=ctx.scans.position(scan)), desk)
+
+
+@router.get("/scans/{scan_id}/his", summary="The HIS fields of a scan (QĐ 130 names or a profile)")
+async def scan_his(
+    scan_id: Annotated[str, Path(max_length=64)],
+    desk: DeskDep,
+    audit: AuditDep,
+    ctx: CtxDep,
+    profile: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="qd130 (default), qd130-old (old unit codes) or an operator profile",
+        ),
+    ] = "qd130",
+) -> dict[str, Any]:
+    from service.his.fields import ProfileError, apply_profile, insurance_fields
+    from service.his.fields import residence_units as resolve
+
+    scan = _scan_or_404(ctx, scan_id, desk)
+    result = scan.result or {}
+    his = result.get("his")
+    identity = result.get("identity") or {}
+    if not his or not identity.get("id_number"):
+        raise Problem(
+            status=404,
+            slug="no-his-fields",
+            title="This scan has no verified identity to hand to the HIS",
+            clerk_message="Chưa có dữ liệu thẻ đã xác thực: đọc thẻ CCCD",
+        )
+    id_number = str(identity["id_number"])
+    now = datetime.now(UTC)
+    insurance = await asyncio.to_thread(ctx.store.cached_insurance, id_number, now.date(), now=now)
+    merged = dict(his) | {k: v for k, v in insurance_fields(insurance).items() if v or k not in his}
+    units = None
+    if profile != "qd130":
+        units = await asyncio.to_thread(resolve, identity.get("place_of_residence"))
+    try:
+        fields = apply_profile(merged, units, profile, ctx.settings.his_profiles)
+    except ProfileError as exc:
+        raise Problem(
+            status=422,
+            slug="unknown-profile",
+            title="No such HIS profile",
+            detail=str(exc),
+            extra={"field": "profile"},
+        ) from None
+    await audit.in_thread("scan_his", f"served:{profile}"[:64], id_number=id_number)
+    return {
+        "scan_id": scan.id,
+        "profile": profile,
+        "his": fields,
+        "units": result.get("his_units"),
+        "insurance_checked": insurance is not None,
+    }
 
 
 @router.get(

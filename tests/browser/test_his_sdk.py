@@ -122,9 +122,18 @@ def test_his_page_on_another_origin_fills_its_form_from_a_pushed_result(
     assert form["GIOI_TINH"] == "1"
     assert form["DIA_CHI"] == "Xóm Đầm Củ, Xã Tú Lý, Huyện Đà Bắc, Tỉnh Hòa Bình"
     assert form["MA_QUOCTICH"] == "000" and form["MA_DANTOC"] == "01"
-    # Every HIS field the service sends (unit codes included) lands in its form field as is.
+    # Unit codes (official 2025 conversion table): Xã Tú Lý went into Xã Đà Bắc (04831),
+    # Tỉnh Phú Thọ (25); the old district Đà Bắc is 150.
+    assert (form["MATINH_CU_TRU"], form["MAXA_CU_TRU"], form["MAHUYEN_CU_TRU"]) == (
+        "25",
+        "04831",
+        "150",
+    )
+    # Every HIS field the service sends (unit codes included) lands in its form field as is;
+    # the card fields are empty in a scan result (the page fills them from its own insurance
+    # check, which may already have answered).
     for name, value in his.items():
-        if name in form:
+        if name in form and value:
             assert form[name] == str(value), name
     page.wait_for_function("document.getElementById('photo').naturalWidth > 0")
     assert page.get_attribute("#photo", "src").startswith("data:image/jpeg;base64,")
