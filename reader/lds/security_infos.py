@@ -637,6 +637,34 @@ class SecurityInfos:
     def unknown(self) -> tuple[UnknownSecurityInfo, ...]:
         return tuple(i for i in self.infos if isinstance(i, UnknownSecurityInfo))
 
+    @property
+    def pace_entries(self) -> tuple[SecurityInfo, ...]:
+        """Every entry under id-PACE (0.4.0.127.0.7.2.2.4.*), understood or not: a card that
+        lists one offers PACE, even when this reader cannot run what it offers."""
+        return tuple(
+            i for i in self.infos if i.oid is not None and i.oid.startswith(ID_PACE + ".")
+        )
+
+    @property
+    def pace_offered(self) -> bool:
+        return bool(self.pace_entries)
+
+    def describe_pace_entries(self) -> str:
+        """The id-PACE entries as a sentence for an error message or a fallback reason."""
+        parts = []
+        for info in self.pace_entries:
+            if isinstance(info, PACEInfo):
+                protocol = info.protocol
+                name = protocol.name if protocol is not None else "unknown protocol"
+                parts.append(f"{info.oid} ({name}, version {info.version}, "
+                             f"parameter id {info.parameter_id})")
+            elif isinstance(info, PACEDomainParameterInfo):
+                parts.append(f"{info.oid} (PACEDomainParameterInfo)")
+            else:
+                problem = getattr(info, "problem", None) or "not a PACE protocol we know"
+                parts.append(f"{info.oid} ({problem})")
+        return "; ".join(parts) or "none"
+
     def best_pace(self, supported: Collection[str] | None = None) -> PACEInfo | None:
         """The PACE option to run, or None.
 
