@@ -27,6 +27,7 @@ from asn1crypto import cms, core, crl, pem, x509
 
 from reader.errors import ParseError, UnsupportedError
 from verify import signatures
+from verify.issuing_state import country_of_name
 from verify.signatures import ASN1_ERRORS
 
 OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
@@ -69,6 +70,7 @@ class TrustedCertificate:
     self_signed: bool
     fingerprint: str  # SHA-256, hex
     source: str = "added"
+    country: str | None = None  # ISO 3166-1 alpha-2 of the subject's C attribute
 
     @property
     def is_link(self) -> bool:
@@ -90,6 +92,7 @@ class TrustedCertificate:
             ),
             "fingerprint": self.fingerprint,
             "source": self.source,
+            "country": self.country,
         }
 
 
@@ -232,6 +235,10 @@ class TrustStore:
     def __len__(self) -> int:
         return len(self._certs)
 
+    def count_anchors(self, country: str | None = None) -> int:
+        """Self-signed CSCAs in the store (of ``country`` when given)."""
+        return sum(1 for c in self.anchors if country is None or c.country == country)
+
     def __iter__(self) -> Iterator[TrustedCertificate]:
         return iter(self._certs.values())
 
@@ -324,6 +331,7 @@ class TrustStore:
             self_signed=self_signed,
             fingerprint=_fingerprint(bytes(der)),
             source=source,
+            country=country_of_name(subject),
         )
 
     # -- lookups --------------------------------------------------------------------------
@@ -353,16 +361,25 @@ class TrustStore:
             found.append(candidate)
         return found
 
-    def build_chain(self, cert: x509.Certificate) -> ChainBuild:
-        """A verified path from ``cert`` to a self-signed CSCA in the store."""
-        return self._build(cert, depth=0, seen=frozenset())
+    def build_chain(self, cert: x509.Certificate, *, country: str | None = None) -> ChainBuild:
+        """A verified path from ``cert`` to a self-signed CSCA in the store; with ``country``
+        (ISO 3166-1 alpha-2) only CSCAs and link certificates of that country are used, as
+        the document's issuing state demands (ICAO 9303-11 §5.1)."""
+        return self._build(cert, depth=0, seen=frozenset(), country=country)
 
-    def _build(self, cert: x509.Certificate, *, depth: int, seen: frozenset[str]) -> ChainBuild:
-        candidates = [c for c in self.find_issuers(cert) if c.fingerprint not in seen]
+    def _build(
+        self, cert: x509.Certificate, *, depth: int, seen: frozenset[str], country: str | None
+    ) -> ChainBuild:
+        candidates = [
+            c
+            for c in self.find_issuers(cert)
+            if c.fingerprint not in seen and (country is None or c.country == country)
+        ]
         if depth >= MAX_CHAIN_DEPTH or not candidates:
+            where = f" of {country}" if country is not None else ""
             return ChainBuild(
                 status="no_trust_anchor",
-                detail=f"no trusted CSCA for issuer {describe_name(cert.issuer)}",
+                detail=f"no trusted CSCA{where} for issuer {describe_name(cert.issuer)}",
             )
         failures: list[str] = []
         unsupported: list[str] = []
@@ -382,7 +399,10 @@ class TrustStore:
             if candidate.self_signed:
                 return ChainBuild(status="anchored", path=(candidate,))
             upper = self._build(
-                candidate.certificate, depth=depth + 1, seen=seen | {candidate.fingerprint}
+                candidate.certificate,
+                depth=depth + 1,
+                seen=seen | {candidate.fingerprint},
+                country=country,
             )
             if upper.status == "anchored":
                 return ChainBuild(status="anchored", path=(candidate, *upper.path))

@@ -1,4 +1,4 @@
-""""PACE offered" means any id-PACE entry in EF.CardAccess (ICAO 9303-11 §9.2.1), understood
+""" "PACE offered" means any id-PACE entry in EF.CardAccess (ICAO 9303-11 §9.2.1), understood
 or not: a card offering only what the reader cannot run is refused with ``UnsupportedError``
 naming the entry, or, when the caller allowed BAC, read over BAC with the reason reported.
 Never a silent BAC."""

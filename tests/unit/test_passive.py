@@ -18,7 +18,7 @@ from verify.trust import TrustStore
 
 AT = datetime(2025, 6, 1, tzinfo=UTC)
 DGS = {
-    1: b"\x61\x5b\x5f\x1f\x58" + b"IDVNM0720276963017072769692<<<" * 3,
+    1: b"\x61\x5d\x5f\x1f\x5a" + b"IDVNM0720276963017072769692<<<" * 3,
     2: b"\x75\x82\x10\x00" + bytes(range(256)) * 16,
     13: "Nguyễn Văn An|Hà Nội".encode() * 10,
     14: b"\x6e\x20" + bytes(32),
@@ -251,11 +251,10 @@ def test_weak_rsa_is_a_warning() -> None:
     assert result.status == "verified" and result.has_warning("weak_rsa")
 
 
-def test_policy_without_anchor_requirement() -> None:
-    result = passive_authentication(
-        _files(_sod("p256")), TrustStore(), at=AT, policy=Policy(require_anchor=False)
-    )
-    assert result.status == "verified" and result.has_warning("not_anchored")
+def test_unanchored_is_never_verified() -> None:
+    result = passive_authentication(_files(_sod("p256")), TrustStore(), at=AT)
+    assert result.status == "signer_not_trusted" and not result.verified
+    assert result.signature.status == "valid" and result.chain.status == "no_trust_anchor"
 
 
 def test_ski_sid_and_v1_sod_verify() -> None:
