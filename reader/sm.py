@@ -238,6 +238,8 @@ def _sort_objects(
     data = other = checksum = None
     macced = b""
     for obj in objects:
+        if any(o is not obj and o.tag == obj.tag for o in objects):
+            raise ValueError(f"duplicated data object {obj.tag:X}")
         if obj.tag in (0x85, 0x87):
             data = obj
             macced += obj.raw
