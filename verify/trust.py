@@ -122,11 +122,17 @@ class MasterListReport:
     already_present: int = 0
     rejected: tuple[tuple[str, str], ...] = ()  # (subject or "#index", reason)
     warnings: tuple[str, ...] = ()
+    countries: dict[str, int] = field(default_factory=dict)  # C -> CSCAs in the list
+    vietnamese: tuple[str, ...] = ()  # subjects of the list's CSCAs with C=VN
+    signed: bool = True  # False: an unsigned CscaMasterList imported on the caller's word
 
     def to_json(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "message": self.message,
+            "signed": self.signed,
+            "countries": dict(sorted(self.countries.items())),
+            "vietnamese_cscas": list(self.vietnamese),
             "signer": self.signer,
             "loaded": [cert.subject for cert in self.loaded],
             "already_present": self.already_present,
@@ -513,13 +519,33 @@ class TrustStore:
 
     # -- master lists ---------------------------------------------------------------------
 
-    def load_master_list(self, data: bytes, *, at: datetime | None = None) -> MasterListReport:
+    def load_master_list(
+        self, data: bytes, *, at: datetime | None = None, allow_unsigned: bool = False
+    ) -> MasterListReport:
         """Verify an ICAO CSCA master list and load its certificates.
 
         The signer's signature and its chain to a CSCA (inside the list or already trusted)
         must verify, otherwise nothing is loaded. Certificates inside the list that are not
         CAs or whose self-signature fails are rejected one by one, with the reason.
+
+        A bare ``CscaMasterList`` (no CMS signature, as some tools export) proves nothing
+        about where it came from: it is refused unless ``allow_unsigned``.
         """
+        unsigned = _parse_unsigned_master_list(bytes(data))
+        if unsigned is not None:
+            if not allow_unsigned:
+                return MasterListReport(
+                    accepted=False,
+                    signed=False,
+                    message="master list refused: an unsigned CscaMasterList (no CMS "
+                    "signature); import it only explicitly, after checking where it came from",
+                )
+            return self._load_certificates(
+                unsigned,
+                signer=None,
+                warnings=["unsigned master list: trusted on the operator's word only"],
+                signed=False,
+            )
         try:
             parsed = _parse_master_list(bytes(data))
         except _Refused as exc:
@@ -536,14 +562,7 @@ class TrustStore:
                 accepted=False, signer=signer_name, message=f"master list refused: {signer_problem}"
             )
 
-        candidates: list[TrustedCertificate] = []
-        rejected: list[tuple[str, str]] = []
-        for index, der in enumerate(parsed.certificates):
-            try:
-                candidates.append(self._entry(der, source="master list"))
-            except TrustStoreError as exc:
-                rejected.append((_subject_or_index(der, index), str(exc)))
-
+        candidates, _ = self._candidates(parsed.certificates)
         scratch = self.copy()
         for entry in candidates:
             scratch._certs.setdefault(entry.fingerprint, entry)
@@ -565,23 +584,55 @@ class TrustStore:
         if eku is None or OID_MASTER_LIST_SIGNER_EKU not in [e.dotted for e in eku]:
             warnings.append("master-list signer lacks the id-icao-cscaMasterListSigningKey usage")
 
+        return self._load_certificates(
+            parsed.certificates, signer=signer_name, warnings=warnings, signed=True
+        )
+
+    def _candidates(
+        self, certificates: tuple[bytes, ...]
+    ) -> tuple[list[TrustedCertificate], list[tuple[str, str]]]:
+        candidates: list[TrustedCertificate] = []
+        rejected: list[tuple[str, str]] = []
+        for index, der in enumerate(certificates):
+            try:
+                candidates.append(self._entry(der, source="master list"))
+            except TrustStoreError as exc:
+                rejected.append((_subject_or_index(der, index), str(exc)))
+        return candidates, rejected
+
+    def _load_certificates(
+        self,
+        certificates: tuple[bytes, ...],
+        *,
+        signer: str | None,
+        warnings: list[str],
+        signed: bool,
+    ) -> MasterListReport:
+        candidates, rejected = self._candidates(certificates)
         loaded: list[TrustedCertificate] = []
         present = 0
+        countries: dict[str, int] = {}
         for entry in candidates:
+            country = entry.country or "??"
+            countries[country] = countries.get(country, 0) + 1
             if entry.fingerprint in self._certs:
                 present += 1
                 continue
             self._certs[entry.fingerprint] = entry
             loaded.append(entry)
+        vietnamese = tuple(entry.subject for entry in candidates if entry.country == "VN")
         return MasterListReport(
             accepted=True,
-            signer=signer_name,
+            signed=signed,
+            signer=signer,
             message=f"master list loaded: {len(loaded)} new, {present} already present, "
-            f"{len(rejected)} rejected",
+            f"{len(rejected)} rejected; {len(vietnamese)} Vietnamese CSCA(s)",
             loaded=tuple(loaded),
             already_present=present,
             rejected=tuple(rejected),
             warnings=tuple(warnings),
+            countries=countries,
+            vietnamese=vietnamese,
         )
 
     # -- directories ----------------------------------------------------------------------
@@ -650,6 +701,25 @@ class _SignedContent:
     embedded: tuple[x509.Certificate, ...]
     signer_info: cms.SignerInfo
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_unsigned_master_list(data: bytes) -> tuple[bytes, ...] | None:
+    """The certificates of a bare ``CscaMasterList`` (no CMS wrapper), or None when ``data``
+    is something else (a signed list, or garbage: left to the signed-list parser)."""
+    if len(data) > MAX_MASTER_LIST_BYTES:
+        return None
+    try:
+        if pem.detect(data):
+            data = pem.unarmor(data)[2]
+        master = CscaMasterList.load(data, strict=True)
+        cert_list = master["cert_list"]
+        if not isinstance(master["version"].native, int) or len(cert_list) == 0:
+            return None
+        if len(cert_list) > MAX_MASTER_LIST_CERTIFICATES:
+            return None
+        return tuple(bytes(cert.dump()) for cert in cert_list)
+    except ASN1_ERRORS:
+        return None
 
 
 def _parse_master_list(data: bytes) -> _SignedContent:
