@@ -56,3 +56,20 @@ def test_signature_layer_reads_the_unsigned_modulus_too() -> None:
     assert KEY.rsa is not None
     n, e, _ = KEY.rsa
     assert load_public_key(_spki(n, e)).bits == 1024
+
+
+def test_the_leniency_is_a_warning_on_the_card_verdict() -> None:
+    from datetime import UTC, datetime
+
+    from fixtures.cards import chip_for_citizen, trust_store_for_tests
+    from reader import CANKey, read_card
+    from verify.check import check_card
+
+    assert KEY.rsa is not None
+    n, e, _ = KEY.rsa
+    person = "017072769692"
+    card = read_card(chip_for_citizen(person), CANKey(person[-6:]))
+    card.parsed["DG15"] = parse_dg15(tlv.encode(0x6F, _spki(n, e)))
+    check = check_card(card, trust_store_for_tests(), at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert any("DG15" in w and "leading zero" in w for w in check.warnings)
+    assert check.to_json()["warnings"] == list(check.warnings)
