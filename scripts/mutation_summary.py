@@ -9,7 +9,10 @@ import re
 import sys
 from collections import Counter, defaultdict
 
-LINE = re.compile(r"^\s*(?P<module>[\w.]+?)\.x(?:ǁ(?P<cls>\w+)ǁ)?_?(?P<fn>\w+?)__mutmut_(?P<n>\d+): (?P<status>.+)$")
+LINE = re.compile(
+    r"^\s*(?P<module>[\w.]+?)\.x(?:ǁ(?P<cls>\w+)ǁ)?_?(?P<fn>\w+?)__mutmut_(?P<n>\d+):"
+    r" (?P<status>.+)$"
+)
 
 
 def main() -> int:
@@ -23,7 +26,9 @@ def main() -> int:
         counts[module][status] += 1
         if status == "survived":
             survivors[module].append(raw.strip().split(":")[0])
-    print(f"{'module':<22} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'score':>7}")
+    print(
+        f"{'module':<22} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'score':>7}"
+    )
     for module in sorted(counts):
         c = counts[module]
         killed = c["killed"] + c["timeout"]

@@ -84,9 +84,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "unknown-issuers",
         help="document-signer issuers seen on cards that no installed CSCA anchors",
     )
-    unknown.add_argument(
-        "--data-dir", type=Path, default=None, help="the service's data directory"
-    )
+    unknown.add_argument("--data-dir", type=Path, default=None, help="the service's data directory")
     unknown.add_argument("--json", action="store_true", help="machine-readable output")
     unknown.set_defaults(func=_unknown_issuers)
 
