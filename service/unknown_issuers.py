@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.private_files import write_private
+
 FILE_NAME = "unknown-issuers.json"
 MAX_ENTRIES = 200
 MAX_FILE_BYTES = 256 << 10
@@ -127,10 +129,7 @@ class UnknownIssuers:
                 for e in entries.values()
             ]
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, ensure_ascii=False, indent=1)
-        os.chmod(temporary, 0o600)
+        text = json.dumps(document, ensure_ascii=False, indent=1)
+        write_private(temporary, text.encode("utf-8"))  # 0600 from the start, folder 0700
         os.replace(temporary, self.path)
