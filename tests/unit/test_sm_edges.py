@@ -1,0 +1,202 @@
+"""Secure messaging at its edges (ICAO 9303-11 §9.8.5-§9.8.6), from the terminal side and
+checked against bytes built here by hand from the standard, not by the card-side code: the
+size limits of a short protected answer, Le encoding, odd-INS DO'85', the SSC on each path,
+and every malformed answer refused with the session ended."""
+
+from __future__ import annotations
+
+import pytest
+
+from reader import tlv
+from reader.apdu import Command, Response
+from reader.crypto import Cipher, aes_cbc_encrypt, aes_ecb_encrypt, mac, pad, tdes_cbc_encrypt
+from reader.errors import SecureMessagingError, StatusWordError
+from reader.sm import (
+    SecureMessaging,
+    SessionDeadError,
+    _protected_size,
+    max_plain_for_short,
+)
+
+KEY16 = bytes(range(16))
+MAC16 = bytes(range(16, 32))
+TDES_ENC = bytes.fromhex("979EC13B1CBFE9DCD01AB0FED307EAE5")
+TDES_MAC = bytes.fromhex("F1CB1F1FB5ADF208806B89DC579DC1F8")
+
+
+def test_short_answer_limits_are_231_for_3des_and_223_for_aes() -> None:
+    assert max_plain_for_short(8) == 231
+    assert max_plain_for_short(16) == 223
+    # 231 plain -> 232 padded + indicator = 233 in DO'87' (87 81 E9), + DO'99' + DO'8E'
+    assert _protected_size(231, 8) == 250 and _protected_size(232, 8) == 258
+    assert _protected_size(223, 16) == 242 and _protected_size(224, 16) == 258
+    assert _protected_size(0, 16) == 14  # DO'99' + DO'8E' only
+    # DO'87' with a one-byte length (short) and with two (0x81 xx)
+    assert _protected_size(100, 8) == 1 + 1 + 105 + 4 + 10
+    assert _protected_size(200, 16) == 1 + 2 + 209 + 4 + 10
+
+
+def _answer(cipher: Cipher, ks_enc: bytes, ks_mac: bytes, ssc: int, data: bytes, sw: int) -> bytes:
+    """A protected response built straight from §9.8.6 (independent of the card side)."""
+    block = cipher.block_size
+    ssc_bytes = ssc.to_bytes(block, "big")
+    body = b""
+    if data:
+        if cipher is Cipher.TDES:
+            encrypted = tdes_cbc_encrypt(ks_enc, pad(data, block))
+        else:
+            iv = aes_ecb_encrypt(ks_enc, ssc_bytes)
+            encrypted = aes_cbc_encrypt(ks_enc, pad(data, block), iv)
+        body += tlv.encode(0x87, b"\x01" + encrypted)
+    body += tlv.encode(0x99, sw.to_bytes(2, "big"))
+    body += tlv.encode(0x8E, mac(cipher, ks_mac, pad(ssc_bytes + body, block)))
+    return body + b"\x90\x00"
+
+
+@pytest.mark.parametrize("cipher", [Cipher.TDES, Cipher.AES])
+@pytest.mark.parametrize("size", [1, 15, 16, 17, 223, 300])
+def test_unwrap_of_hand_built_answers(cipher: Cipher, size: int) -> None:
+    ks_enc = TDES_ENC if cipher is Cipher.TDES else KEY16
+    ks_mac = TDES_MAC if cipher is Cipher.TDES else MAC16
+    sm = SecureMessaging(cipher, ks_enc, ks_mac, 41)
+    sm.wrap(Command(0x00, 0xB0, 0, 0, b"", size))
+    assert sm.ssc == 42
+    data = bytes((i * 7) & 0xFF for i in range(size))
+    assert sm.unwrap(_answer(cipher, ks_enc, ks_mac, 43, data, 0x9000)) == Response(data, 0x9000)
+    assert sm.ssc == 43 and not sm.dead
+    sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 4))
+    warning = sm.unwrap(_answer(cipher, ks_enc, ks_mac, 45, b"", 0x6282))
+    assert warning == Response(b"", 0x6282)
+
+
+def test_ssc_given_as_bytes_or_int_is_the_same() -> None:
+    a = SecureMessaging(Cipher.AES, KEY16, MAC16, bytes.fromhex("00" * 15 + "2A"))
+    b = SecureMessaging(Cipher.AES, KEY16, MAC16, 42)
+    assert a.ssc == b.ssc == 42 and a.ssc_bytes() == (42).to_bytes(16, "big")
+    command = Command(0x00, 0xB0, 0, 0, b"", 16)
+    assert a.wrap(command) == b.wrap(command)
+    assert not a.dead and a.cipher is Cipher.AES and a.block == 16
+
+
+def test_wrap_layout_by_hand() -> None:
+    """§9.8.5: header with CLA 0C, DO'87' (even INS) / DO'85' (odd INS), DO'97', DO'8E'."""
+    sm = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    wrapped = Command.parse(sm.wrap(Command(0x00, 0xD6, 0x01, 0x02, b"abc", 16)))
+    assert (wrapped.cla, wrapped.ins, wrapped.p1, wrapped.p2) == (0x0C, 0xD6, 1, 2)
+    objects = tlv.decode(wrapped.data)
+    assert [o.tag for o in objects] == [0x87, 0x97, 0x8E]
+    iv = aes_ecb_encrypt(KEY16, (1).to_bytes(16, "big"))
+    assert objects[0].value == b"\x01" + aes_cbc_encrypt(KEY16, pad(b"abc", 16), iv)
+    assert objects[1].value == b"\x10"
+    header = pad(bytes([0x0C, 0xD6, 0x01, 0x02]), 16)
+    macced = pad((1).to_bytes(16, "big") + header + objects[0].raw + objects[1].raw, 16)
+    assert objects[2].value == mac(Cipher.AES, MAC16, macced)
+    assert wrapped.le == 256 and not wrapped.is_extended
+
+    odd = Command.parse(sm.wrap(Command(0x10, 0xB1, 0, 0, b"\x54\x02\x80\x00", 256)))
+    assert odd.cla == 0x1C  # chaining bit kept
+    first = tlv.decode(odd.data)[0]
+    assert first.tag == 0x85 and len(first.value) == 16  # no padding-content indicator
+    assert odd.le == 256 and not odd.is_extended  # Le=00 stays short
+
+    big = Command.parse(sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 1000)))
+    assert big.is_extended and big.le == 65536
+    assert tlv.decode(big.data)[0].value == (1000).to_bytes(2, "big")
+    full = Command.parse(sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 65536)))
+    assert tlv.decode(full.data)[0].value == b"\x00\x00"
+    no_le = Command.parse(sm.wrap(Command(0x00, 0xA4, 0x02, 0x0C, b"\x01\x1e")))
+    assert [o.tag for o in tlv.decode(no_le.data)] == [0x87, 0x8E]
+    assert no_le.le == 256
+    long_data = Command.parse(sm.wrap(Command(0x00, 0xD6, 0, 0, bytes(300), 16)))
+    assert long_data.is_extended
+    forced = Command.parse(sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 16, extended=True)))
+    assert forced.is_extended
+    fits = Command.parse(sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 223)))
+    assert not fits.is_extended
+    too_big = Command.parse(sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 224)))
+    assert too_big.is_extended
+
+
+def _session() -> SecureMessaging:
+    sm = SecureMessaging(Cipher.AES, KEY16, MAC16, 7)
+    sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 4))
+    return sm
+
+
+def _objects_answer(*objects: bytes, ssc: int = 9) -> bytes:
+    body = b"".join(objects)
+    ssc_bytes = ssc.to_bytes(16, "big")
+    return body + tlv.encode(0x8E, mac(Cipher.AES, MAC16, pad(ssc_bytes + body, 16))) + b"\x90\x00"
+
+
+@pytest.mark.parametrize(
+    ("objects", "message"),
+    [
+        ((tlv.encode(0x99, b"\x90"),), "two bytes"),
+        ((tlv.encode(0x87, b"\x02" + bytes(16)), tlv.encode(0x99, b"\x90\x00")), "indicator"),
+        ((tlv.encode(0x87, b""), tlv.encode(0x99, b"\x90\x00")), "indicator"),
+        ((tlv.encode(0x87, b"\x01" + bytes(15)), tlv.encode(0x99, b"\x90\x00")), "blocks"),
+        ((tlv.encode(0x99, b"\x90\x00"), tlv.encode(0x53, b"x")), "unexpected"),
+    ],
+)
+def test_malformed_but_correctly_maced_answers_are_refused(
+    objects: tuple[bytes, ...], message: str
+) -> None:
+    sm = _session()
+    with pytest.raises(SecureMessagingError, match=message):
+        sm.unwrap(_objects_answer(*objects))
+    assert sm.dead
+    with pytest.raises(SessionDeadError):
+        sm.unwrap(b"\x90\x00")
+
+
+def test_do8e_must_be_last_and_do99_present() -> None:
+    sm = _session()
+    swapped = (
+        tlv.encode(0x99, b"\x90\x00")
+        + tlv.encode(0x8E, bytes(8))
+        + tlv.encode(0x87, b"\x01" + bytes(16))
+        + b"\x90\x00"
+    )
+    with pytest.raises(SecureMessagingError, match="last"):
+        sm.unwrap(swapped)
+    sm = _session()
+    with pytest.raises(SecureMessagingError, match="99"):
+        sm.unwrap(_objects_answer(tlv.encode(0x87, b"\x01" + bytes(16))))
+    sm = _session()
+    with pytest.raises(SecureMessagingError, match="TLV"):
+        sm.unwrap(b"\x99\x05\x90\x00\x90\x00")
+
+
+def test_protected_6988_ends_the_session_and_bare_6982_keeps_it() -> None:
+    sm = _session()
+    assert sm.unwrap(_objects_answer(tlv.encode(0x99, b"\x69\x88"))).sw == 0x6988
+    assert sm.dead
+    sm = _session()
+    with pytest.raises(StatusWordError):
+        sm.unwrap(b"\x69\x82")
+    assert not sm.dead and sm.ssc == 7
+    assert sm.unwrap_command is not None
+
+
+def test_card_side_refusals_end_the_session() -> None:
+    terminal = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError) as plain:
+        card.unwrap_command(bytes.fromhex("00B0000004"))
+    assert plain.value.sw == 0x6982 and card.dead
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError) as garbage:
+        card.unwrap_command(bytes.fromhex("0CB0000003990100"))
+    assert garbage.value.sw in (0x6987, 0x6988) and card.dead
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    wrapped = terminal.wrap(Command(0x00, 0xB0, 0x00, 0x00, b"", 4))
+    command = card.unwrap_command(wrapped)
+    assert (command.cla, command.ins, command.le) == (0x00, 0xB0, 4)
+    assert card.ssc == terminal.ssc == 1
+    no_mac = Command.parse(wrapped)
+    stripped = Command(0x0C, 0xB0, 0, 0, tlv.decode(no_mac.data)[0].raw, 256).to_bytes()
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError) as missing:
+        card.unwrap_command(stripped)
+    assert missing.value.sw == 0x6987 and card.dead
