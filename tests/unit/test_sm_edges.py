@@ -200,3 +200,69 @@ def test_card_side_refusals_end_the_session() -> None:
     with pytest.raises(StatusWordError) as missing:
         card.unwrap_command(stripped)
     assert missing.value.sw == 0x6987 and card.dead
+
+
+def _protected_command(sm_mac: bytes, ssc: int, header: bytes, *objects: bytes) -> bytes:
+    """A protected command built by hand (§9.8.5), MAC over SSC || pad(header) || objects."""
+    body = b"".join(objects)
+    macced = pad(ssc.to_bytes(16, "big") + pad(header, 16) + body, 16)
+    body += tlv.encode(0x8E, mac(Cipher.AES, sm_mac, macced))
+    return header + bytes([len(body)]) + body + b"\x00"
+
+
+def test_card_side_le_from_do97() -> None:
+    header = bytes([0x0C, 0xB0, 0x00, 0x00])
+    cases = {
+        b"": 256,  # an empty DO'97' asks for as much as fits
+        b"\x00": 256,
+        b"\x00\x00": 65536,
+        b"\x10": 16,
+        b"\x01\x00": 256,
+    }
+    for value, expected in cases.items():
+        card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+        raw = _protected_command(MAC16, 1, header, tlv.encode(0x97, value))
+        assert card.unwrap_command(raw).le == expected, value.hex()
+    terminal = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    assert card.unwrap_command(terminal.wrap(Command(0, 0xB0, 0, 0, b"", 256))).le == 256
+    assert card.unwrap_command(terminal.wrap(Command(0, 0xB0, 0, 0, b"", 65536))).le == 65536
+
+
+def test_card_side_refusals_say_why() -> None:
+    header = bytes([0x0C, 0xB0, 0x00, 0x00])
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError, match="plain command while secure messaging"):
+        card.unwrap_command(bytes.fromhex("00B0000004"))
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError, match="without DO'8E'"):
+        card.unwrap_command(header + b"\x03\x97\x01\x00\x00")
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError, match="MAC does not verify"):
+        card.unwrap_command(_protected_command(bytes(16), 1, header, tlv.encode(0x97, b"\x04")))
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError, match="unexpected data object 53 in an SM command"):
+        card.unwrap_command(_protected_command(MAC16, 1, header, tlv.encode(0x53, b"\x04")))
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError, match="not valid TLV"):
+        card.unwrap_command(header + b"\x02\x97\x05\x00")
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError, match="does not decrypt") as caught:
+        card.unwrap_command(
+            _protected_command(MAC16, 1, header, tlv.encode(0x87, b"\x01" + bytes(15)))
+        )
+    assert caught.value.sw == 0x6988 and card.dead
+
+
+def test_card_side_decrypts_do87_and_do85() -> None:
+    terminal = SecureMessaging(Cipher.TDES, TDES_ENC, TDES_MAC, 5)
+    card = SecureMessaging(Cipher.TDES, TDES_ENC, TDES_MAC, 5)
+    even = card.unwrap_command(terminal.wrap(Command(0x00, 0xD6, 0, 0, b"hello", None)))
+    assert even.data == b"hello" and even.le is None
+    odd = card.unwrap_command(terminal.wrap(Command(0x00, 0xB1, 0, 0, b"\x54\x02\x01\x00", 8)))
+    assert odd.data == b"\x54\x02\x01\x00" and odd.le == 8
+    answer = card.wrap_response(b"abc", 0x9000)
+    objects = tlv.decode(answer[:-2])
+    assert [o.tag for o in objects] == [0x87, 0x99, 0x8E] and answer[-2:] == b"\x90\x00"
+    assert objects[1].value == b"\x90\x00"
+    assert terminal.unwrap(answer) == Response(b"abc", 0x9000)
