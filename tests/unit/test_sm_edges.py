@@ -232,22 +232,22 @@ def test_card_side_le_from_do97() -> None:
 def test_card_side_refusals_say_why() -> None:
     header = bytes([0x0C, 0xB0, 0x00, 0x00])
     card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
-    with pytest.raises(StatusWordError, match="plain command while secure messaging"):
+    with pytest.raises(StatusWordError, match=r"^plain command while secure messaging is active$"):
         card.unwrap_command(bytes.fromhex("00B0000004"))
     card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
-    with pytest.raises(StatusWordError, match="without DO'8E'"):
+    with pytest.raises(StatusWordError, match=r"^SM command without DO'8E'$"):
         card.unwrap_command(header + b"\x03\x97\x01\x00\x00")
     card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
-    with pytest.raises(StatusWordError, match="MAC does not verify"):
+    with pytest.raises(StatusWordError, match=r"^SM command MAC does not verify$"):
         card.unwrap_command(_protected_command(bytes(16), 1, header, tlv.encode(0x97, b"\x04")))
     card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
     with pytest.raises(StatusWordError, match="unexpected data object 53 in an SM command"):
         card.unwrap_command(_protected_command(MAC16, 1, header, tlv.encode(0x53, b"\x04")))
     card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
-    with pytest.raises(StatusWordError, match="not valid TLV"):
+    with pytest.raises(StatusWordError, match=r"^SM data objects are not valid TLV$"):
         card.unwrap_command(header + b"\x02\x97\x05\x00")
     card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
-    with pytest.raises(StatusWordError, match="does not decrypt") as caught:
+    with pytest.raises(StatusWordError, match=r"^SM command data does not decrypt$") as caught:
         card.unwrap_command(
             _protected_command(MAC16, 1, header, tlv.encode(0x87, b"\x01" + bytes(15)))
         )
@@ -266,3 +266,89 @@ def test_card_side_decrypts_do87_and_do85() -> None:
     assert [o.tag for o in objects] == [0x87, 0x99, 0x8E] and answer[-2:] == b"\x90\x00"
     assert objects[1].value == b"\x90\x00"
     assert terminal.unwrap(answer) == Response(b"abc", 0x9000)
+
+
+def _refusal(sm: SecureMessaging, raw: bytes) -> str:
+    with pytest.raises(SecureMessagingError) as caught:
+        sm.unwrap(raw)
+    assert sm.dead
+    return str(caught.value)
+
+
+def test_terminal_refusals_say_exactly_why() -> None:
+    """The operator reads these words: each refusal names its cause exactly."""
+    assert _refusal(_session(), b"\x90\x00") == (
+        "unprotected 9000 answer while secure messaging is active"
+    )
+    assert _refusal(_session(), b"\x01\x02\x90\x00") == (
+        "unprotected answer with data while secure messaging is active"
+    )
+    assert _refusal(_session(), tlv.encode(0x99, b"\x90\x00") + b"\x90\x00") == (
+        "protected response without DO'8E' (MAC)"
+    )
+    assert _refusal(_session(), _objects_answer(tlv.encode(0x87, b"\x01" + bytes(16)))) == (
+        "protected response without DO'99' (status word)"
+    )
+    swapped = tlv.encode(0x99, b"\x90\x00") + tlv.encode(0x8E, bytes(8))
+    assert _refusal(_session(), swapped + tlv.encode(0x87, b"\x01") + b"\x90\x00") == (
+        "DO'8E' is not the last data object"
+    )
+    assert _refusal(_session(), _objects_answer(tlv.encode(0x99, b"\x90\x00"), ssc=8)) == (
+        "response MAC does not verify (wrong key, replay or tampering)"
+    )
+    assert _refusal(_session(), _objects_answer(tlv.encode(0x99, b"\x90"))) == (
+        "DO'99' does not hold two bytes"
+    )
+    bad_indicator = _objects_answer(
+        tlv.encode(0x87, b"\x02" + bytes(16)), tlv.encode(0x99, b"\x90\x00")
+    )
+    assert _refusal(_session(), bad_indicator) == "DO'87' without padding-content indicator 01"
+    sm = _session()
+    _refusal(sm, b"\x90\x00")
+    with pytest.raises(SessionDeadError) as dead:
+        sm.wrap(Command(0x00, 0xB0, 0, 0, b"", 4))
+    assert str(dead.value) == "secure messaging has ended; authenticate the card again"
+    sm = _session()
+    with pytest.raises(StatusWordError) as bare:
+        sm.unwrap(b"\x6a\x82")
+    assert str(bare.value).startswith("secure messaging: card answered 6A82")
+
+
+def test_do85_answers_and_header_details() -> None:
+    sm = _session()
+    ssc_bytes = (9).to_bytes(16, "big")
+    iv = aes_ecb_encrypt(KEY16, ssc_bytes)
+    do85 = tlv.encode(0x85, aes_cbc_encrypt(KEY16, pad(b"odd answer", 16), iv))
+    assert sm.unwrap(_objects_answer(do85, tlv.encode(0x99, b"\x90\x00"))).data == b"odd answer"
+    fresh = SecureMessaging(Cipher.AES, KEY16, MAC16, 5)
+    with pytest.raises(StatusWordError):
+        fresh.unwrap(b"\x69\x82")
+    assert fresh.ssc == 5 and not fresh.dead
+    terminal = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    assert Command.parse(terminal.wrap(Command(0x03, 0xB0, 0, 0, b"", 4))).cla == 0x0C
+    le257 = Command.parse(terminal.wrap(Command(0x00, 0xB0, 0, 0, b"", 257)))
+    assert tlv.decode(le257.data)[0].value == b"\x01\x01" and le257.is_extended
+    le256 = Command.parse(terminal.wrap(Command(0x00, 0xB0, 0, 0, b"", 256)))
+    assert tlv.decode(le256.data)[0].value == b"\x00" and not le256.is_extended
+
+
+def test_card_side_kills_the_session_on_every_refusal() -> None:
+    header = bytes([0x0C, 0xB0, 0x00, 0x00])
+    for raw in (
+        _protected_command(MAC16, 1, header, tlv.encode(0x53, b"\x04")),
+        header + b"\x02\x97\x05\x00",
+        header + b"\x03\x97\x01\x00\x00",
+        _protected_command(bytes(16), 1, header, tlv.encode(0x97, b"\x04")),
+        _protected_command(MAC16, 1, header, tlv.encode(0x87, b"\x01" + bytes(15))),
+    ):
+        card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+        with pytest.raises(StatusWordError) as caught:
+            card.unwrap_command(raw)
+        assert card.dead and caught.value.sw in (0x6987, 0x6988)
+        with pytest.raises(SessionDeadError):
+            card.unwrap_command(raw)
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    with pytest.raises(StatusWordError) as unexpected:
+        card.unwrap_command(_protected_command(MAC16, 1, header, tlv.encode(0x53, b"\x04")))
+    assert unexpected.value.sw == 0x6988
+    assert str(unexpected.value) == "unexpected data object 53 in an SM command"
