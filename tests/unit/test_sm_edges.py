@@ -352,3 +352,14 @@ def test_card_side_kills_the_session_on_every_refusal() -> None:
         card.unwrap_command(_protected_command(MAC16, 1, header, tlv.encode(0x53, b"\x04")))
     assert unexpected.value.sw == 0x6988
     assert str(unexpected.value) == "unexpected data object 53 in an SM command"
+
+
+def test_card_side_keeps_the_chaining_bit_and_duplicates_are_named() -> None:
+    terminal = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    card = SecureMessaging(Cipher.AES, KEY16, MAC16, 0)
+    chained = card.unwrap_command(terminal.wrap(Command(0x10, 0xB0, 0, 0, b"", 4)))
+    assert chained.cla == 0x10
+    assert card.unwrap_command(terminal.wrap(Command(0x00, 0xB0, 0, 0, b"", 4))).cla == 0x00
+    sm = _session()
+    twice = _objects_answer(tlv.encode(0x99, b"\x90\x00"), tlv.encode(0x99, b"\x90\x00"))
+    assert _refusal(sm, twice) == "duplicated data object 99 in a protected response"
