@@ -43,6 +43,7 @@ from reader.lds.security_infos import (
 from reader.pace import PaceSecureMessaging
 from reader.pace_mapping import verify_cam
 from reader.session import Session
+from reader.sm import max_plain_for_short
 from reader.suite import Suite
 
 RandomFn = Callable[[int], bytes]
@@ -192,9 +193,22 @@ def active_authentication(
         return AuthOutcome(
             outcome="error", reason=f"DG15 does not parse: {exc}", transcript=transcript
         )
-    le = 256 if bits <= 2048 else 65536
+    # A short answer under SM carries at most 231 (3DES) / 223 (AES) plain bytes: a longer
+    # signature (RSA-2048 is 256 bytes) needs extended length, and chips refuse a short
+    # command with 6700. Ask short when it fits, extended otherwise, and once more extended
+    # on a length refusal.
+    sm = session.sm
+    fits = (bits + 7) // 8 <= (max_plain_for_short(sm.block) if sm is not None else 256)
+    le = 256 if fits else 65536
     try:
-        response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, le))
+        try:
+            response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, le))
+        except StatusWordError as exc:
+            if le == 65536 or (exc.sw != 0x6700 and exc.sw & 0xFF00 != 0x6C00):
+                raise
+            response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, 65536))
+        if response.sw == 0x6700 and le == 256:
+            response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, 65536))
     except StatusWordError as exc:
         return AuthOutcome(
             outcome="error", reason=f"INTERNAL AUTHENTICATE refused: {exc}", transcript=transcript

@@ -105,7 +105,10 @@ def select_pace(infos: SecurityInfos) -> PACEInfo:
         )
     ]
     if not usable:
-        raise UnsupportedError("EF.CardAccess offers no PACE option this reader implements")
+        raise UnsupportedError(
+            "EF.CardAccess offers PACE, but no option this reader implements: "
+            + infos.describe_pace_entries()
+        )
     chosen = SecurityInfos(raw=infos.raw, infos=tuple(usable)).best_pace()
     assert chosen is not None
     return chosen

@@ -316,9 +316,9 @@ def _read_card_access(transport: Transport) -> bytes | None:
 
 
 def _pace_offered(card_access: bytes) -> bool:
-    """Any PACEInfo counts, even one we cannot run: the card then gets UnsupportedError (or
-    a reported fallback), never a silent BAC."""
-    return bool(parse_card_access(card_access).pace_infos)
+    """Any id-PACE entry counts, even one we cannot parse or run: the card then gets
+    UnsupportedError naming it (or a reported fallback), never a silent BAC."""
+    return parse_card_access(card_access).pace_offered
 
 
 def open_session(

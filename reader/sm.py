@@ -166,7 +166,10 @@ class SecureMessaging:
                 if not payload or payload[0] != 0x01:
                     raise self._fail("DO'87' without padding-content indicator 01")
                 payload = payload[1:]
-            data = self._decrypt(payload)
+            try:
+                data = self._decrypt(payload)
+            except SecureMessagingError as exc:
+                raise self._fail(str(exc)) from None
         sw = int.from_bytes(do99.value, "big")
         if sw in SESSION_ENDING_SW:
             self.dead = True
@@ -238,6 +241,8 @@ def _sort_objects(
     data = other = checksum = None
     macced = b""
     for obj in objects:
+        if any(o is not obj and o.tag == obj.tag for o in objects):
+            raise ValueError(f"duplicated data object {obj.tag:X}")
         if obj.tag in (0x85, 0x87):
             data = obj
             macced += obj.raw

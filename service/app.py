@@ -130,6 +130,10 @@ def create_app(
         await asyncio.to_thread(store.migrate)
         ctx.trust = trust if trust is not None else await asyncio.to_thread(_load_trust, settings)
         scans.trust = ctx.trust
+        scans.require_anchor = settings.require_anchor
+        from service.unknown_issuers import UnknownIssuers
+
+        ctx.unknown_issuers = UnknownIssuers(settings.data_dir)
         await asyncio.to_thread(registry.refresh)
         ctx.tasks.append(asyncio.create_task(_purge_loop(ctx), name="purge"))
         if ctx.outbox is not None:

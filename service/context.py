@@ -39,6 +39,7 @@ class Context:
     trust: Any = None
     tickets: TicketBook = field(default_factory=TicketBook)
     outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
+    unknown_issuers: Any = None  # service.unknown_issuers.UnknownIssuers, None: not recorded
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

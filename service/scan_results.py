@@ -16,7 +16,7 @@ from service.context import Context
 from service.desks import minimise
 from service.his.fields import his_object, residence_units
 from service.scanner import ScanOutcome
-from service.scans import NOT_GENUINE, Scan
+from service.scans import CLERK_MESSAGES, NOT_GENUINE, Scan
 
 # Names are personal data: once a card has shown them, the log redactor hides them.
 SENSITIVE_NAMES = ("full_name", "father_name", "mother_name", "spouse_name")
@@ -36,6 +36,10 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
         "verdict": outcome.status,
         "accepted": outcome.accepted,
         "genuine": outcome.genuine,
+        # genuine | issuer_not_checked | not_genuine; "verified" is never said of the second
+        "acceptance": outcome.acceptance,
+        "acceptance_reason": outcome.acceptance_reason,
+        "clerk_message": _clerk_message(outcome),
         "reason": outcome.reason,
         "identity": None,
         "his": None,
@@ -47,6 +51,10 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
         },
         "photo_url": f"/api/v1/scans/{scan.id}/photo" if outcome.photo_jpeg else None,
     }
+    if outcome.signer_issuer is not None and ctx.unknown_issuers is not None:
+        await asyncio.to_thread(
+            ctx.unknown_issuers.record, outcome.signer_issuer, outcome.signer_authority_key_id
+        )
     if outcome.accepted and id_number:
         expires = now + timedelta(hours=ctx.settings.retention_hours)
         # The HIS fields with the residence's unit codes (service.his; no insurance yet).
@@ -104,3 +112,9 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
             scan_id=scan.id, id_number=id_number, result=sent, expires_at=expires
         )
     return result
+
+
+def _clerk_message(outcome: ScanOutcome) -> str:
+    if not outcome.accepted:
+        return NOT_GENUINE
+    return CLERK_MESSAGES.get(outcome.acceptance, NOT_GENUINE)

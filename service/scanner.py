@@ -131,14 +131,32 @@ class ScanOutcome:
     read_seconds: float
     verify_seconds: float
     apdus: int
+    acceptance: str = "not_genuine"  # genuine | issuer_not_checked | not_genuine
+    acceptance_reason: str = ""
+    anchor_required: bool = True
+    signer_issuer: str | None = None  # the DSC's issuer when no installed CSCA anchors it
+    signer_authority_key_id: str | None = None
+
+
+def anchor_required(setting: bool | None, trust: TrustStore | None) -> bool:
+    """The acceptance policy: as configured, else required as soon as a CSCA is installed."""
+    if setting is not None:
+        return setting
+    return trust is not None and trust.count_anchors() > 0
 
 
 def verify_read(
-    card: CardRead, trust: TrustStore | None, *, now: datetime | None = None, qr: str | None = None
+    card: CardRead,
+    trust: TrustStore | None,
+    *,
+    now: datetime | None = None,
+    qr: str | None = None,
+    require_anchor: bool | None = None,
 ) -> ScanOutcome:
     from verify.check import check_card
 
     now = now or datetime.now(UTC)
+    required = anchor_required(require_anchor, trust)
     started = time.perf_counter()
     check = check_card(card, trust, at=now, today=now.date(), qr=qr)
     verify_seconds = time.perf_counter() - started
@@ -161,9 +179,19 @@ def verify_read(
     if identity is not None:
         report["cross_checks"] = identity.get("checks", [])
         report["repairs"] = identity.get("repairs", [])
-    accepted, reason = _acceptance(check, trust, ident)
+    report["anchor_required"] = required
+    accepted, reason = _acceptance(check, required, ident)
     name = ident.full_name if ident is not None else None
+    signer = check.passive.signer
+    unanchored = check.acceptance == "issuer_not_checked" and signer is not None
     return ScanOutcome(
+        acceptance=check.acceptance,
+        acceptance_reason=check.acceptance_reason,
+        anchor_required=required,
+        signer_issuer=signer.issuer if unanchored and signer is not None else None,
+        signer_authority_key_id=(
+            signer.authority_key_identifier if unanchored and signer is not None else None
+        ),
         status=check.status,
         genuine=check.genuine,
         accepted=accepted,
@@ -182,17 +210,19 @@ def verify_read(
     )
 
 
-def _acceptance(check: Any, trust: TrustStore | None, ident: Any) -> tuple[bool, str]:
+def _acceptance(check: Any, required: bool, ident: Any) -> tuple[bool, str]:
     if ident is None or not ident.id_number:
         return False, "no identity could be built from the card"
-    if check.clone_check.outcome == "failed":
+    if check.acceptance_reason == "clone":
         return False, "the chip failed chip/active authentication: a copied chip"
-    if check.genuine:
-        return True, "passive authentication verified against the trust store"
-    if trust is None and check.status == "signer_not_trusted":
-        # Without a trust store nothing can verify; the desk sees the data flagged as such.
-        return True, "signature consistent, but no trust store is configured"
-    return False, f"passive authentication: {check.status}"
+    if check.acceptance == "genuine":
+        return True, "anchored at a CSCA of the issuing state"
+    if check.acceptance == "issuer_not_checked":
+        if required:
+            return False, "signature valid, issuer not checked: anchoring is required"
+        # No CSCA is installed (or the operator chose so): usable, never called verified.
+        return True, "signature valid, issuer not checked (no installed CSCA anchors the signer)"
+    return False, f"passive authentication: {check.status} ({check.acceptance_reason})"
 
 
 def parse_qr_fields(payload: str) -> dict[str, Any]:

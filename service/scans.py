@@ -46,6 +46,12 @@ READ_TIMEOUT = Problem(
     extra={"retry": True},
 )
 NOT_GENUINE = "Thẻ không xác thực được: không dùng dữ liệu này, kiểm tra giấy tờ gốc"
+# What the desk shows for each acceptance (the contract of scan results).
+CLERK_MESSAGES = {
+    "genuine": "Thẻ thật: dữ liệu chip do cơ quan cấp thẻ ký",
+    "issuer_not_checked": "Chữ ký chip hợp lệ, chưa kiểm tra cơ quan cấp: đối chiếu ảnh và thẻ",
+    "not_genuine": NOT_GENUINE,
+}
 
 
 @dataclass(eq=False)
@@ -106,6 +112,8 @@ class Scan:
         if self.result is not None:
             data["verdict"] = self.result["verdict"]
             data["accepted"] = self.result["accepted"]
+            data["acceptance"] = self.result.get("acceptance")
+            data["acceptance_reason"] = self.result.get("acceptance_reason")
         if self.problem is not None:
             data["problem"] = {k: self.problem.get(k) for k in ("type", "title", "clerk_message")}
         return data
@@ -138,6 +146,7 @@ class ScanManager:
         self.bus = bus
         self.metrics = metrics
         self.trust = trust
+        self.require_anchor: bool | None = None  # None: required once a CSCA is installed
         self.on_done = on_done
         self.on_failed = on_failed
         self.card_wait_seconds = card_wait_seconds
@@ -328,7 +337,13 @@ class ScanManager:
         scan.progress["bytes_done"] = card.stats.bytes_received
         scan.state = "verifying"
         self._publish(scan)
-        outcome = await asyncio.to_thread(scanner.verify_read, card, self.trust, qr=scan.access.qr)
+        outcome = await asyncio.to_thread(
+            scanner.verify_read,
+            card,
+            self.trust,
+            qr=scan.access.qr,
+            require_anchor=self.require_anchor,
+        )
         self.metrics.read_seconds.observe(outcome.read_seconds)
         self.metrics.verify_seconds.observe(outcome.verify_seconds)
         self.metrics.apdus.observe(outcome.apdus)

@@ -137,6 +137,9 @@ class Settings:
     data_dir: Path = field(default_factory=_default_data_dir)
     database_url: str | None = None  # default: SQLite file in data_dir
     trust_store: Path | None = None
+    # Serve reads only when anchored at a CSCA. None ("auto"): required as soon as the trust
+    # store holds a CSCA; until then a valid signature is served as "issuer_not_checked".
+    require_anchor: bool | None = None
     retention_hours: float = 12.0
     purge_interval_seconds: float = 60.0
     store_photos: bool = False  # False: face images in memory only, for photo_ttl_seconds
@@ -345,6 +348,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_DATA_DIR": ("data_dir", "path"),
     "CCCD_DATABASE_URL": ("database_url", "str"),
     "CCCD_TRUST_STORE": ("trust_store", "path"),
+    "CCCD_REQUIRE_ANCHOR": ("require_anchor", "auto_bool"),
     "CCCD_RETENTION_HOURS": ("retention_hours", "float"),
     "CCCD_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", "float"),
     "CCCD_STORE_PHOTOS": ("store_photos", "bool"),
@@ -450,7 +454,9 @@ def _convert(name: str, kind: str, raw: Any, source: str) -> Any:
             if isinstance(raw, list | tuple):
                 return tuple(str(x).strip() for x in raw if str(x).strip())
             return tuple(x.strip() for x in str(raw).split(",") if x.strip())
-        if kind == "bool":
+        if kind == "auto_bool" and (raw is None or str(raw).strip().lower() in ("auto", "")):
+            return None
+        if kind in ("bool", "auto_bool"):
             if isinstance(raw, bool):
                 return raw
             text = str(raw).strip().lower()

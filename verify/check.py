@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from reader.card import CardRead
 from reader.chipauth import AuthOutcome
@@ -27,6 +27,7 @@ from verify.trust import TrustStore
 from verify.vntext import cp1252_text
 
 COUNTED = "passed"
+Acceptance = Literal["genuine", "issuer_not_checked", "not_genuine"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +60,9 @@ class CardCheck:
     photo_error: str | None = None
     access_protocol: str = ""
     fallback_reason: str | None = None
+    acceptance: Acceptance = "not_genuine"
+    acceptance_reason: str = ""
+    warnings: tuple[str, ...] = ()  # leniencies taken reading the card's data (real-world DER)
 
     @property
     def not_a_clone(self) -> bool:
@@ -68,6 +72,9 @@ class CardCheck:
         return {
             "status": self.status,
             "genuine": self.genuine,
+            "acceptance": self.acceptance,
+            "acceptance_reason": self.acceptance_reason,
+            "warnings": list(self.warnings),
             "not_a_clone": self.not_a_clone,
             "access_protocol": self.access_protocol,
             "fallback_reason": self.fallback_reason,
@@ -149,11 +156,16 @@ def check_card(
         card.files, trust if trust is not None else TrustStore(), at=at, policy=policy or Policy()
     )
     photo, photo_error = face_jpeg(card.parsed)
+    clone = clone_check(card, passive)
+    verdict, why = acceptance(passive, clone, trust)
     return CardCheck(
         status=passive.status,
         genuine=passive.verified,
+        acceptance=verdict,
+        acceptance_reason=why,
+        warnings=_parse_warnings(card),
         passive=passive,
-        clone_check=clone_check(card, passive),
+        clone_check=clone,
         identity=build_identity(card.parsed, qr=qr),
         today=today or at.date(),
         photo_jpeg=photo,
@@ -161,6 +173,34 @@ def check_card(
         access_protocol=card.access_protocol,
         fallback_reason=card.fallback_reason,
     )
+
+
+def _parse_warnings(card: CardRead) -> tuple[str, ...]:
+    dg15 = card.parsed.get("DG15")
+    key = getattr(dg15, "public_key", None)
+    return tuple(f"DG15: {note}" for note in getattr(key, "warnings", ()))
+
+
+def acceptance(
+    passive: PassiveAuthResult, clone: CloneCheck, trust: TrustStore | None
+) -> tuple[Acceptance, str]:
+    """The desk's three outcomes (ARCHITECTURE.md "How hospitals deploy it") and a machine
+    reason: ``genuine`` only when anchored at a CSCA of the issuing state and not a clone;
+    ``issuer_not_checked`` when hashes and signature hold but no installed CSCA anchors the
+    signer; everything else ``not_genuine``. Whether an unchecked issuer is usable is the
+    caller's policy, not part of the verdict."""
+    if clone.outcome == "failed":
+        return "not_genuine", "clone"
+    if passive.verified:
+        return "genuine", "anchored"
+    if passive.status == "signer_not_trusted":
+        empty = trust is None or trust.count_anchors() == 0
+        return "issuer_not_checked", "no_trust_store" if empty else "signer_not_in_store"
+    if passive.chain.status == "issuing_state_mismatch":
+        return "not_genuine", "issuing_state_mismatch"
+    if passive.status == "invalid":
+        return "not_genuine", "forged"
+    return "not_genuine", passive.status  # "malformed" or "unsupported"
 
 
 def face_jpeg(parsed: Mapping[str, Any]) -> tuple[bytes | None, str | None]:

@@ -8,7 +8,13 @@ Steps, each reported separately so a desk can tell "not yet configured" from "fo
 3. the SignerInfo signature is verified with the Document Signer certificate (algorithm and
    parameters taken from the SignerInfo: RSA PKCS#1 v1.5, RSASSA-PSS, ECDSA);
 4. the Document Signer is chained to a CSCA of the caller's ``TrustStore``, with validity at
-   signing time and at ``at``, and revocation from the store's CRLs.
+   signing time and at ``at``, and revocation from the store's CRLs;
+5. the chain belongs to the document's issuing state (§5.1): DG1's issuing state (``VNM``)
+   must be the country of the anchoring CSCA and of the Document Signer (``VN``). A chain
+   that only reaches another state's CSCA is a mismatch, never "verified".
+
+"verified" means anchored: a valid signature under a Document Signer that no installed CSCA
+anchors is "signer_not_trusted", whatever the caller later decides to do with it.
 
 Time and policy are arguments. A DSC expired at ``at`` but valid when the SOD was signed is a
 warning (normal for older cards), not a failure. Nothing here raises for "not genuine".
@@ -25,8 +31,10 @@ from typing import Any, Literal
 from asn1crypto import x509
 
 from reader.errors import ParseError, UnsupportedError
+from reader.lds.dg1 import parse_dg1
 from reader.lds.sod import LEGACY_ECONTENT_TYPES, OID_LDS_SECURITY_OBJECT, SOD, parse_sod
 from verify import signatures
+from verify.issuing_state import country_of_issuing_state, country_of_name
 from verify.signatures import ASN1_ERRORS
 from verify.trust import TrustedCertificate, TrustStore, describe_name
 
@@ -40,6 +48,7 @@ ChainStatus = Literal[
     "not_yet_valid",
     "revoked",
     "bad_chain_signature",
+    "issuing_state_mismatch",
     "unsupported",
     "not_checked",
 ]
@@ -52,7 +61,6 @@ class Policy:
     """What passive authentication accepts; the defaults are the safe choice."""
 
     accept_sha1: bool = False  # SHA-1 anywhere makes the result "unsupported"
-    require_anchor: bool = True  # False: an unanchored but valid SOD counts as verified
     accept_expired_signer: bool = True  # DSC expired at ``at`` but valid at signing: a warning
     strict_structure: bool = True  # anomalies in unsigned SOD fields make it "malformed"
     weak_rsa_bits: int = 2048  # RSA keys shorter than this give a warning
@@ -134,6 +142,7 @@ class SignerSummary:
     not_after: datetime
     public_key: str  # e.g. "EC brainpoolp512r1", "RSA-3072"
     der: bytes = field(repr=False)
+    authority_key_identifier: str | None = None  # hex: which CSCA key signed the DSC
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,6 +152,7 @@ class SignerSummary:
             "not_before": self.not_before.isoformat(),
             "not_after": self.not_after.isoformat(),
             "public_key": self.public_key,
+            "authority_key_identifier": self.authority_key_identifier,
         }
 
 
@@ -199,6 +209,7 @@ class PassiveAuthResult:
     algorithms: Algorithms = field(default_factory=Algorithms)
     signing_time: datetime | None = None
     warnings: tuple[Finding, ...] = ()
+    issuing_state: str | None = None  # from DG1, e.g. "VNM"
 
     @property
     def verified(self) -> bool:
@@ -223,6 +234,7 @@ class PassiveAuthResult:
             "reason": self.reason,
             "checked_at": self.checked_at.isoformat(),
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "issuing_state": self.issuing_state,
             "files": [f.to_json() for f in self.files],
             "signed_data": self.signed_data.to_json(),
             "signature": self.signature.to_json(),
@@ -239,10 +251,17 @@ def passive_authentication(
     *,
     at: datetime,
     policy: Policy = Policy(),
+    issuing_state: str | None = None,
 ) -> PassiveAuthResult:
-    """Passive authentication of ``files`` ("SOD", "DG1".."DG16", ...) at time ``at``."""
+    """Passive authentication of ``files`` ("SOD", "DG1".."DG16", ...) at time ``at``.
+
+    ``issuing_state`` (ICAO code, e.g. "VNM") defaults to the one in DG1; the chain must end
+    at a CSCA of that state."""
     at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     warnings: list[Finding] = []
+    if issuing_state is None:
+        issuing_state = _issuing_state(files.get("DG1"), warnings)
+    country = _country(issuing_state, warnings)
     raw_sod = files.get("SOD")
     if raw_sod is None:
         return PassiveAuthResult(status="malformed", reason="EF.SOD was not read", checked_at=at)
@@ -299,7 +318,8 @@ def passive_authentication(
     if key is not None and key.kind == "rsa" and key.bits < policy.weak_rsa_bits:
         warnings.append(Finding(code="weak_rsa", message=f"Document Signer key is RSA-{key.bits}"))
 
-    chain_build = trust.build_chain(dsc)
+    chain_build = trust.build_chain(dsc, country=country)
+    mismatch = _issuing_state_mismatch(dsc, chain_build.status, trust, issuing_state, country)
     chain = _check_chain(
         dsc,
         chain_build.status,
@@ -311,6 +331,8 @@ def passive_authentication(
         policy=policy,
         warnings=warnings,
     )
+    if mismatch:
+        chain = ChainCheck(status="issuing_state_mismatch", detail=mismatch)
     if chain_build.path:
         anchor_key = _key_description(chain_build.path[-1])
         algorithms["csca_key"] = anchor_key
@@ -325,16 +347,12 @@ def passive_authentication(
         if not policy.accept_sha1:
             unsupported.append("SHA-1 (refused by policy)")
 
-    status, reason = _verdict(hash_results, signed_data, signature, chain, unsupported, policy)
+    status, reason = _verdict(hash_results, signed_data, signature, chain, unsupported)
     if sod.anomalies:
         if policy.strict_structure and status in ("verified", "signer_not_trusted"):
             status, reason = "malformed", "EF.SOD structure: " + "; ".join(sod.anomalies)
         else:
             warnings.extend(Finding(code="sod_structure", message=a) for a in sod.anomalies)
-    if status == "verified" and chain.status == "no_trust_anchor":
-        warnings.append(
-            Finding(code="not_anchored", message="signer not anchored; accepted by policy")
-        )
     return _finish(
         status=status,
         reason=reason,
@@ -347,6 +365,73 @@ def passive_authentication(
         chain=chain,
         warnings=warnings,
         algorithms=algorithms,
+        issuing_state=issuing_state,
+    )
+
+
+def _issuing_state(dg1: bytes | None, warnings: list[Finding]) -> str | None:
+    if dg1 is None:
+        warnings.append(
+            Finding(
+                code="issuing_state_not_checked",
+                message="DG1 was not read: the CSCA could not be tied to the issuing state",
+            )
+        )
+        return None
+    try:
+        return parse_dg1(dg1).issuing_state
+    except ParseError as exc:
+        warnings.append(
+            Finding(
+                code="issuing_state_not_checked",
+                message=f"DG1 does not parse ({exc.reason}): the CSCA could not be tied to "
+                "the issuing state",
+            )
+        )
+        return None
+
+
+def _country(issuing_state: str | None, warnings: list[Finding]) -> str | None:
+    if issuing_state is None:
+        return None
+    country = country_of_issuing_state(issuing_state)
+    if country is None:
+        warnings.append(
+            Finding(
+                code="issuing_state_not_checked",
+                message=f"issuing state {issuing_state!r} is not a country code: the CSCA "
+                "could not be tied to it",
+            )
+        )
+    return country
+
+
+def _issuing_state_mismatch(
+    dsc: x509.Certificate,
+    status: str,
+    trust: TrustStore,
+    issuing_state: str | None,
+    country: str | None,
+) -> str:
+    """Why the signer does not belong to the issuing state ("" when it does, or when the
+    issuing state is unknown)."""
+    if country is None:
+        return ""
+    signer_country = country_of_name(dsc.subject)
+    if signer_country is not None and signer_country != country:
+        return (
+            f"the Document Signer is of {signer_country}, but the document's issuing state "
+            f"is {issuing_state} ({country})"
+        )
+    if status == "anchored":
+        return ""
+    elsewhere = trust.build_chain(dsc)
+    if elsewhere.status != "anchored":
+        return ""
+    anchor = elsewhere.path[-1]
+    return (
+        f"the Document Signer chains to {anchor.subject} ({anchor.country or 'no country'}), "
+        f"not to a CSCA of the issuing state {issuing_state} ({country})"
     )
 
 
@@ -363,6 +448,7 @@ def _finish(
     signature: SignatureCheck | None = None,
     signer: SignerSummary | None = None,
     chain: ChainCheck | None = None,
+    issuing_state: str | None = None,
 ) -> PassiveAuthResult:
     unique: list[Finding] = []
     for finding in warnings:
@@ -380,6 +466,7 @@ def _finish(
         algorithms=Algorithms(**algorithms),
         signing_time=sod.signer_info.signing_time,
         warnings=tuple(unique),
+        issuing_state=issuing_state,
     )
 
 
@@ -477,7 +564,16 @@ def _summarise(cert: x509.Certificate) -> SignerSummary:
         not_after=_aware(validity["not_after"].native),
         public_key=key,
         der=bytes(cert.dump()),
+        authority_key_identifier=_aki_hex(cert),
     )
+
+
+def _aki_hex(cert: x509.Certificate) -> str | None:
+    try:
+        aki = cert.authority_key_identifier
+    except ASN1_ERRORS:
+        return None
+    return bytes(aki).hex() if aki else None
 
 
 def _check_signature(
@@ -626,7 +722,6 @@ def _verdict(
     signature: SignatureCheck,
     chain: ChainCheck,
     unsupported: list[str],
-    policy: Policy,
 ) -> tuple[Status, str]:
     bad = [f.file for f in files if f.status == "mismatch"]
     missing = [f.file for f in files if f.status == "not_in_sod"]
@@ -638,18 +733,18 @@ def _verdict(
         return "invalid", "; ".join(signed_data.problems) or "SignedData checks failed"
     if signature.status == "invalid":
         return "invalid", "the SOD signature does not verify"
+    if chain.status == "issuing_state_mismatch":
+        return "invalid", f"issuing state mismatch: {chain.detail}"
     if chain.status in ("bad_chain_signature", "revoked", "expired", "not_yet_valid"):
         return "invalid", f"Document Signer chain: {chain.status} ({chain.detail})"
     if unsupported:
         return "unsupported", "; ".join(unsupported)
     if chain.status == "no_trust_anchor":
-        if policy.require_anchor:
-            return (
-                "signer_not_trusted",
-                "hashes and signature are valid, but no installed CSCA anchors the Document "
-                f"Signer ({chain.detail})",
-            )
-        return "verified", "hashes and signature valid; signer not anchored (allowed by policy)"
+        return (
+            "signer_not_trusted",
+            "hashes and signature are valid, but no installed CSCA anchors the Document "
+            f"Signer ({chain.detail})",
+        )
     if signature.status != "valid" or chain.status != "anchored":
         return "malformed", "the signature could not be checked"
     return "verified", f"hashes, signature and chain valid (anchored at {chain.anchor})"

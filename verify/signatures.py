@@ -173,8 +173,9 @@ def load_public_key(spki: bytes | keys.PublicKeyInfo) -> PublicKey:
         algorithm = info["algorithm"]["algorithm"].native
         if algorithm in ("rsa", "rsassa_pss"):
             parsed = info["public_key"].parsed
-            modulus = int(parsed["modulus"].native)
-            exponent = int(parsed["public_exponent"].native)
+            # Unsigned even without the leading zero byte (real-world DER, as BouncyCastle)
+            modulus = int.from_bytes(parsed["modulus"].contents, "big")
+            exponent = int.from_bytes(parsed["public_exponent"].contents, "big")
             if modulus <= 0 or exponent <= 1:
                 raise ParseError("RSA public key with invalid modulus or exponent")
             rsa_key = rsa.RSAPublicNumbers(exponent, modulus).public_key()

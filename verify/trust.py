@@ -27,6 +27,7 @@ from asn1crypto import cms, core, crl, pem, x509
 
 from reader.errors import ParseError, UnsupportedError
 from verify import signatures
+from verify.issuing_state import country_of_name
 from verify.signatures import ASN1_ERRORS
 
 OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
@@ -69,6 +70,7 @@ class TrustedCertificate:
     self_signed: bool
     fingerprint: str  # SHA-256, hex
     source: str = "added"
+    country: str | None = None  # ISO 3166-1 alpha-2 of the subject's C attribute
 
     @property
     def is_link(self) -> bool:
@@ -90,6 +92,7 @@ class TrustedCertificate:
             ),
             "fingerprint": self.fingerprint,
             "source": self.source,
+            "country": self.country,
         }
 
 
@@ -119,11 +122,17 @@ class MasterListReport:
     already_present: int = 0
     rejected: tuple[tuple[str, str], ...] = ()  # (subject or "#index", reason)
     warnings: tuple[str, ...] = ()
+    countries: dict[str, int] = field(default_factory=dict)  # C -> CSCAs in the list
+    vietnamese: tuple[str, ...] = ()  # subjects of the list's CSCAs with C=VN
+    signed: bool = True  # False: an unsigned CscaMasterList imported on the caller's word
 
     def to_json(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "message": self.message,
+            "signed": self.signed,
+            "countries": dict(sorted(self.countries.items())),
+            "vietnamese_cscas": list(self.vietnamese),
             "signer": self.signer,
             "loaded": [cert.subject for cert in self.loaded],
             "already_present": self.already_present,
@@ -232,6 +241,10 @@ class TrustStore:
     def __len__(self) -> int:
         return len(self._certs)
 
+    def count_anchors(self, country: str | None = None) -> int:
+        """Self-signed CSCAs in the store (of ``country`` when given)."""
+        return sum(1 for c in self.anchors if country is None or c.country == country)
+
     def __iter__(self) -> Iterator[TrustedCertificate]:
         return iter(self._certs.values())
 
@@ -324,6 +337,7 @@ class TrustStore:
             self_signed=self_signed,
             fingerprint=_fingerprint(bytes(der)),
             source=source,
+            country=country_of_name(subject),
         )
 
     # -- lookups --------------------------------------------------------------------------
@@ -353,16 +367,25 @@ class TrustStore:
             found.append(candidate)
         return found
 
-    def build_chain(self, cert: x509.Certificate) -> ChainBuild:
-        """A verified path from ``cert`` to a self-signed CSCA in the store."""
-        return self._build(cert, depth=0, seen=frozenset())
+    def build_chain(self, cert: x509.Certificate, *, country: str | None = None) -> ChainBuild:
+        """A verified path from ``cert`` to a self-signed CSCA in the store; with ``country``
+        (ISO 3166-1 alpha-2) only CSCAs and link certificates of that country are used, as
+        the document's issuing state demands (ICAO 9303-11 §5.1)."""
+        return self._build(cert, depth=0, seen=frozenset(), country=country)
 
-    def _build(self, cert: x509.Certificate, *, depth: int, seen: frozenset[str]) -> ChainBuild:
-        candidates = [c for c in self.find_issuers(cert) if c.fingerprint not in seen]
+    def _build(
+        self, cert: x509.Certificate, *, depth: int, seen: frozenset[str], country: str | None
+    ) -> ChainBuild:
+        candidates = [
+            c
+            for c in self.find_issuers(cert)
+            if c.fingerprint not in seen and (country is None or c.country == country)
+        ]
         if depth >= MAX_CHAIN_DEPTH or not candidates:
+            where = f" of {country}" if country is not None else ""
             return ChainBuild(
                 status="no_trust_anchor",
-                detail=f"no trusted CSCA for issuer {describe_name(cert.issuer)}",
+                detail=f"no trusted CSCA{where} for issuer {describe_name(cert.issuer)}",
             )
         failures: list[str] = []
         unsupported: list[str] = []
@@ -382,7 +405,10 @@ class TrustStore:
             if candidate.self_signed:
                 return ChainBuild(status="anchored", path=(candidate,))
             upper = self._build(
-                candidate.certificate, depth=depth + 1, seen=seen | {candidate.fingerprint}
+                candidate.certificate,
+                depth=depth + 1,
+                seen=seen | {candidate.fingerprint},
+                country=country,
             )
             if upper.status == "anchored":
                 return ChainBuild(status="anchored", path=(candidate, *upper.path))
@@ -493,13 +519,33 @@ class TrustStore:
 
     # -- master lists ---------------------------------------------------------------------
 
-    def load_master_list(self, data: bytes, *, at: datetime | None = None) -> MasterListReport:
+    def load_master_list(
+        self, data: bytes, *, at: datetime | None = None, allow_unsigned: bool = False
+    ) -> MasterListReport:
         """Verify an ICAO CSCA master list and load its certificates.
 
         The signer's signature and its chain to a CSCA (inside the list or already trusted)
         must verify, otherwise nothing is loaded. Certificates inside the list that are not
         CAs or whose self-signature fails are rejected one by one, with the reason.
+
+        A bare ``CscaMasterList`` (no CMS signature, as some tools export) proves nothing
+        about where it came from: it is refused unless ``allow_unsigned``.
         """
+        unsigned = _parse_unsigned_master_list(bytes(data))
+        if unsigned is not None:
+            if not allow_unsigned:
+                return MasterListReport(
+                    accepted=False,
+                    signed=False,
+                    message="master list refused: an unsigned CscaMasterList (no CMS "
+                    "signature); import it only explicitly, after checking where it came from",
+                )
+            return self._load_certificates(
+                unsigned,
+                signer=None,
+                warnings=["unsigned master list: trusted on the operator's word only"],
+                signed=False,
+            )
         try:
             parsed = _parse_master_list(bytes(data))
         except _Refused as exc:
@@ -516,14 +562,7 @@ class TrustStore:
                 accepted=False, signer=signer_name, message=f"master list refused: {signer_problem}"
             )
 
-        candidates: list[TrustedCertificate] = []
-        rejected: list[tuple[str, str]] = []
-        for index, der in enumerate(parsed.certificates):
-            try:
-                candidates.append(self._entry(der, source="master list"))
-            except TrustStoreError as exc:
-                rejected.append((_subject_or_index(der, index), str(exc)))
-
+        candidates, _ = self._candidates(parsed.certificates)
         scratch = self.copy()
         for entry in candidates:
             scratch._certs.setdefault(entry.fingerprint, entry)
@@ -545,23 +584,55 @@ class TrustStore:
         if eku is None or OID_MASTER_LIST_SIGNER_EKU not in [e.dotted for e in eku]:
             warnings.append("master-list signer lacks the id-icao-cscaMasterListSigningKey usage")
 
+        return self._load_certificates(
+            parsed.certificates, signer=signer_name, warnings=warnings, signed=True
+        )
+
+    def _candidates(
+        self, certificates: tuple[bytes, ...]
+    ) -> tuple[list[TrustedCertificate], list[tuple[str, str]]]:
+        candidates: list[TrustedCertificate] = []
+        rejected: list[tuple[str, str]] = []
+        for index, der in enumerate(certificates):
+            try:
+                candidates.append(self._entry(der, source="master list"))
+            except TrustStoreError as exc:
+                rejected.append((_subject_or_index(der, index), str(exc)))
+        return candidates, rejected
+
+    def _load_certificates(
+        self,
+        certificates: tuple[bytes, ...],
+        *,
+        signer: str | None,
+        warnings: list[str],
+        signed: bool,
+    ) -> MasterListReport:
+        candidates, rejected = self._candidates(certificates)
         loaded: list[TrustedCertificate] = []
         present = 0
+        countries: dict[str, int] = {}
         for entry in candidates:
+            country = entry.country or "??"
+            countries[country] = countries.get(country, 0) + 1
             if entry.fingerprint in self._certs:
                 present += 1
                 continue
             self._certs[entry.fingerprint] = entry
             loaded.append(entry)
+        vietnamese = tuple(entry.subject for entry in candidates if entry.country == "VN")
         return MasterListReport(
             accepted=True,
-            signer=signer_name,
+            signed=signed,
+            signer=signer,
             message=f"master list loaded: {len(loaded)} new, {present} already present, "
-            f"{len(rejected)} rejected",
+            f"{len(rejected)} rejected; {len(vietnamese)} Vietnamese CSCA(s)",
             loaded=tuple(loaded),
             already_present=present,
             rejected=tuple(rejected),
             warnings=tuple(warnings),
+            countries=countries,
+            vietnamese=vietnamese,
         )
 
     # -- directories ----------------------------------------------------------------------
@@ -630,6 +701,25 @@ class _SignedContent:
     embedded: tuple[x509.Certificate, ...]
     signer_info: cms.SignerInfo
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_unsigned_master_list(data: bytes) -> tuple[bytes, ...] | None:
+    """The certificates of a bare ``CscaMasterList`` (no CMS wrapper), or None when ``data``
+    is something else (a signed list, or garbage: left to the signed-list parser)."""
+    if len(data) > MAX_MASTER_LIST_BYTES:
+        return None
+    try:
+        if pem.detect(data):
+            data = pem.unarmor(data)[2]
+        master = CscaMasterList.load(data, strict=True)
+        cert_list = master["cert_list"]
+        if not isinstance(master["version"].native, int) or len(cert_list) == 0:
+            return None
+        if len(cert_list) > MAX_MASTER_LIST_CERTIFICATES:
+            return None
+        return tuple(bytes(cert.dump()) for cert in cert_list)
+    except ASN1_ERRORS:
+        return None
 
 
 def _parse_master_list(data: bytes) -> _SignedContent:

@@ -299,6 +299,7 @@ class PublicKeyInfo:
     rsa_modulus: int | None = None
     rsa_exponent: int | None = None
     dh_public_value: int | None = None
+    warnings: tuple[str, ...] = ()  # leniencies taken while parsing (real-world DER)
 
 
 def _named_domain(curve_oid: str) -> ECDomain | None:
@@ -411,9 +412,20 @@ def _rsa(top: tlv.TLV, oid: str, key: bytes, offset: int, file: str | None) -> P
     if len(seq.children) != 2:
         raise ParseError("RSAPublicKey needs modulus and exponent", offset=offset, file=file)
     modulus, exponent = _int(seq.children[0], file), _int(seq.children[1], file)
+    warnings: list[str] = []
+    # Strict DER makes an INTEGER with its top bit set negative; some chips (JMRTD's BSI 2008
+    # test passport, cards in the field) omit the leading zero of the modulus or exponent.
+    # BouncyCastle-based readers take the unsigned value, and so do we, with a warning.
+    if modulus < 0:
+        modulus = int.from_bytes(seq.children[0].value, "big")
+        warnings.append("RSA modulus encoded without its leading zero byte (read as unsigned)")
+    if exponent < 0:
+        exponent = int.from_bytes(seq.children[1].value, "big")
+        warnings.append("RSA exponent encoded without its leading zero byte (read as unsigned)")
     if modulus <= 0 or exponent <= 0:
         raise ParseError("RSA modulus and exponent must be positive", offset=offset, file=file)
     return PublicKeyInfo(
+        warnings=tuple(warnings),
         der=top.raw,
         algorithm_oid=oid,
         key_type="RSA",
@@ -636,6 +648,33 @@ class SecurityInfos:
     @property
     def unknown(self) -> tuple[UnknownSecurityInfo, ...]:
         return tuple(i for i in self.infos if isinstance(i, UnknownSecurityInfo))
+
+    @property
+    def pace_entries(self) -> tuple[SecurityInfo, ...]:
+        """Every entry under id-PACE (0.4.0.127.0.7.2.2.4.*), understood or not: a card that
+        lists one offers PACE, even when this reader cannot run what it offers."""
+        return tuple(i for i in self.infos if i.oid is not None and i.oid.startswith(ID_PACE + "."))
+
+    @property
+    def pace_offered(self) -> bool:
+        return bool(self.pace_entries)
+
+    def describe_pace_entries(self) -> str:
+        """The id-PACE entries as a sentence for an error message or a fallback reason."""
+        parts = []
+        for info in self.pace_entries:
+            if isinstance(info, PACEInfo):
+                protocol = info.protocol
+                name = protocol.name if protocol is not None else "unknown protocol"
+                parts.append(
+                    f"{info.oid} ({name}, version {info.version}, parameter id {info.parameter_id})"
+                )
+            elif isinstance(info, PACEDomainParameterInfo):
+                parts.append(f"{info.oid} (PACEDomainParameterInfo)")
+            else:
+                problem = getattr(info, "problem", None) or "not a PACE protocol we know"
+                parts.append(f"{info.oid} ({problem})")
+        return "; ".join(parts) or "none"
 
     def best_pace(self, supported: Collection[str] | None = None) -> PACEInfo | None:
         """The PACE option to run, or None.

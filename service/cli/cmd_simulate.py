@@ -1,6 +1,8 @@
 """``cccd simulate``: a simulated CCCD on a real PC/SC stack, for trying the reader path without
 a card. ``cccd simulate --vpcd`` puts a fictional citizen's card on pcscd's vpcd virtual reader
-(shared spec ``pcsc-vpcd.md``); ``cccd simulate list`` lists the fictional citizens."""
+(shared spec ``pcsc-vpcd.md``); ``cccd simulate list`` lists the fictional citizens;
+``cccd simulate --export-trust DIR`` writes the simulated cards' CSCA certificates (DER and
+PEM) and CRL, for checking the simulated cards with another tool."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("action", nargs="?", choices=("list",), help="list the citizens")
     parser.add_argument("--vpcd", action="store_true", help="connect the card to vpcd")
+    parser.add_argument(
+        "--export-trust",
+        metavar="DIR",
+        help="write the simulated cards' CSCA certificate(s) and CRL to DIR, then exit",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="vpcd host (default 127.0.0.1)")
     parser.add_argument(
         "--port",
@@ -59,8 +66,10 @@ def run_simulate(args: argparse.Namespace) -> int:
                 f"expires {expiry}  {person.full_name}"
             )
         return 0
+    if args.export_trust:
+        return export_trust(args.export_trust)
     if not args.vpcd:
-        print("cccd simulate: give --vpcd (or `list`)", file=sys.stderr)
+        print("cccd simulate: give --vpcd, --export-trust DIR (or `list`)", file=sys.stderr)
         return 2
     citizen_id = args.citizen or load_citizens()[0].id_number
     try:
@@ -90,6 +99,39 @@ def run_simulate(args: argparse.Namespace) -> int:
         pass
     finally:
         card.stop()
+    return 0
+
+
+def export_trust(directory: str) -> int:
+    """The test PKI's CSCA that signs every simulated card (with its CRL), as DER and PEM."""
+    from pathlib import Path
+
+    from asn1crypto import pem
+
+    from fixtures import pki
+    from fixtures.cards import CardProfile
+
+    profile = CardProfile().pki
+    target = Path(directory)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        csca = pki.csca(profile)
+        files = {
+            f"simulated-csca-{profile}.der": csca.der,
+            f"simulated-csca-{profile}.pem": pem.armor("CERTIFICATE", csca.der),
+            f"simulated-csca-{profile}.crl": pki.crl(profile),
+        }
+        for name, data in files.items():
+            (target / name).write_bytes(data)
+    except OSError as exc:
+        print(f"cccd simulate: cannot write to {target}: {exc.strerror}", file=sys.stderr)
+        return 1
+    for name in files:
+        print(target / name)
+    print(
+        "these certificates belong to a test PKI: never install them where real cards are read",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -2,8 +2,9 @@
 
     cccd trust add FILE... [--trust DIR]           CSCA / link certificates (PEM or DER)
     cccd trust list [--trust DIR] [--json]
-    cccd trust import-master-list FILE [--trust DIR] [--at DATE]
+    cccd trust import-master-list FILE [--trust DIR] [--at DATE] [--unsigned]
     cccd trust import-crl FILE [--trust DIR]
+    cccd trust unknown-issuers [--data-dir DIR] [--json]
 
 The directory defaults to ``$XDG_DATA_HOME/cccd/trust`` (``~/.local/share/cccd/trust``).
 """
@@ -65,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     master.add_argument("file", type=Path, metavar="FILE")
     master.add_argument("--at", help="check the signer's validity at this date (YYYY-MM-DD)")
     master.add_argument("--json", action="store_true", help="machine-readable report")
+    master.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="accept a bare CscaMasterList without a CMS signature (only for a list whose "
+        "origin you checked yourself)",
+    )
     add_trust_argument(master)
     master.set_defaults(func=_import_master_list)
 
@@ -72,6 +79,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     crl.add_argument("file", type=Path, metavar="FILE")
     add_trust_argument(crl)
     crl.set_defaults(func=_import_crl)
+
+    unknown = commands.add_parser(
+        "unknown-issuers",
+        help="document-signer issuers seen on cards that no installed CSCA anchors",
+    )
+    unknown.add_argument("--data-dir", type=Path, default=None, help="the service's data directory")
+    unknown.add_argument("--json", action="store_true", help="machine-readable output")
+    unknown.set_defaults(func=_unknown_issuers)
 
 
 def _read(path: Path) -> bytes | None:
@@ -151,7 +166,7 @@ def _import_master_list(args: argparse.Namespace) -> int:
             print(f"cccd trust: --at must be YYYY-MM-DD, not {args.at!r}", file=sys.stderr)
             return 2
     store = open_store(directory)
-    report = store.load_master_list(data, at=at)
+    report = store.load_master_list(data, at=at, allow_unsigned=args.unsigned)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -164,6 +179,10 @@ def _import_master_list(args: argparse.Namespace) -> int:
             print(f"  rejected: {who}: {why}")
         for warning in report.warnings:
             print(f"  warning: {warning}")
+        if report.accepted:
+            print(f"  Vietnamese CSCAs in the list: {len(report.vietnamese)}")
+            for subject in report.vietnamese:
+                print(f"    {subject}")
     if not report.accepted:
         return 1
     store.save(directory)
@@ -181,4 +200,30 @@ def _import_crl(args: argparse.Namespace) -> int:
     if not report.accepted:
         return 1
     store.save(directory)
+    return 0
+
+
+def _unknown_issuers(args: argparse.Namespace) -> int:
+    from service.settings import Settings, SettingsError
+    from service.unknown_issuers import UnknownIssuers
+
+    directory = args.data_dir
+    if directory is None:
+        try:
+            directory = Settings.load().data_dir
+        except SettingsError as exc:
+            print(f"cccd trust: {exc}", file=sys.stderr)
+            return 2
+    issuers = UnknownIssuers(directory).list()
+    if args.json:
+        print(json.dumps([u.to_json() for u in issuers], indent=2, ensure_ascii=False))
+        return 0
+    if not issuers:
+        print("no unanchored document-signer issuer seen yet")
+        return 0
+    print("document-signer issuers that no installed CSCA anchors (count, last seen):")
+    for entry in issuers:
+        key = entry.authority_key_identifier or "no key identifier"
+        print(f"  {entry.count:6d}  {entry.last_seen}  {entry.issuer}  [key id {key}]")
+    print("install the CSCA that issued them (cccd trust add / import-master-list)")
     return 0

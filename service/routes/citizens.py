@@ -69,7 +69,7 @@ def search(
     return {"results": [_summary(r) for r in records]}
 
 
-@router.get("/citizens/{id_number}", summary="The latest verified identity")
+@router.get("/citizens/{id_number}", summary="The latest accepted identity")
 def citizen(
     id_number: Annotated[str, Path(pattern=ID_NUMBER)],
     desk: DeskDep,
@@ -171,7 +171,7 @@ def _record_or_404(ctx: Context, audit: Audit, id_number: str, action: str) -> R
         raise Problem(
             status=404,
             slug="not-found",
-            title="No verified identity for that ID number within the retention window",
+            title="No accepted identity for that ID number within the retention window",
             clerk_message="Chưa có dữ liệu thẻ đã xác thực: đọc thẻ CCCD",
         )
     return record
@@ -206,6 +206,8 @@ def _citizen_json(record: ReadRecord, desk: Principal) -> dict[str, Any]:
         "verification": {
             "verdict": record.status,
             "genuine": record.genuine,
+            "acceptance": report.get("acceptance"),
+            "acceptance_reason": report.get("acceptance_reason"),
             "not_a_clone": report.get("not_a_clone"),
             "trust_store": report.get("trust_store"),
         },

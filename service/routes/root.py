@@ -4,6 +4,8 @@ readiness, ``/metrics`` for Prometheus. Neither needs a desk key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
@@ -34,12 +36,19 @@ def healthz(ctx: CtxDep) -> JSONResponse:
             "schema_version": version,
             "readers": len(ctx.registry.readers),
             "trust_store": "configured" if ctx.trust is not None else "not_configured",
+            "trust": _trust_counts(ctx.trust),
             "bhxh_gateway": "configured" if ctx.bhyt is not None else "not_configured",
             "simulated": ctx.settings.simulated,
             "his_webhook": webhook,
         },
         status_code=200 if ok else 503,
     )
+
+
+def _trust_counts(trust: Any) -> dict[str, int]:
+    if trust is None:
+        return {"cscas": 0, "vietnamese_cscas": 0}
+    return {"cscas": trust.count_anchors(), "vietnamese_cscas": trust.count_anchors("VN")}
 
 
 @router.get(

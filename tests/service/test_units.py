@@ -181,11 +181,43 @@ def test_without_a_trust_store_the_read_says_so() -> None:
     sound = verify_read(read(chip_for_citizen(person), keys), None)
     assert sound.status == "signer_not_trusted" and not sound.genuine
     assert sound.accepted and sound.report["trust_store"] == "not_configured"
-    assert "no trust store" in sound.reason
+    assert (sound.acceptance, sound.acceptance_reason) == ("issuer_not_checked", "no_trust_store")
+    assert "issuer not checked" in sound.reason and "verified" not in sound.reason
+    assert sound.signer_issuer is not None and sound.signer_authority_key_id
     trusted = verify_read(read(chip_for_citizen(person), keys), trust_store_for_tests())
     assert trusted.genuine and trusted.report["trust_store"] == "configured"
+    assert trusted.acceptance == "genuine" and trusted.signer_issuer is None
     forged = verify_read(read(chip_for_citizen(person, faults=["tampered"]), keys), None)
     assert not forged.accepted and forged.status == "invalid"
+    assert (forged.acceptance, forged.acceptance_reason) == ("not_genuine", "forged")
+
+
+def test_require_anchor_is_off_without_a_csca_and_on_with_one() -> None:
+    """The acceptance policy: by default anchoring is required as soon as the store holds a
+    CSCA (here only another state's); the operator may say otherwise either way."""
+    from fixtures import pki
+    from fixtures.cards import chip_for_citizen
+    from service.scanner import anchor_required, read, verify_read
+    from verify.trust import TrustStore
+
+    person = "017072769692"
+    keys = access_request(id_number=person).keys
+    foreign = TrustStore()
+    foreign.add_certificate(pki.foreign_csca("FR").der)
+    assert not anchor_required(None, None) and not anchor_required(None, TrustStore())
+    assert anchor_required(None, foreign) and anchor_required(True, None)
+    assert not anchor_required(False, foreign)
+
+    auto = verify_read(read(chip_for_citizen(person), keys), foreign)
+    assert (
+        auto.acceptance == "issuer_not_checked" and auto.acceptance_reason == "signer_not_in_store"
+    )
+    assert not auto.accepted and auto.anchor_required
+    required = verify_read(read(chip_for_citizen(person), keys), None, require_anchor=True)
+    assert not required.accepted and required.acceptance == "issuer_not_checked"
+    allowed = verify_read(read(chip_for_citizen(person), keys), foreign, require_anchor=False)
+    assert allowed.accepted and allowed.acceptance == "issuer_not_checked"
+    assert allowed.report["anchor_required"] is False
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from verify.trust import TrustStore
 
 AT = datetime(2025, 6, 1, tzinfo=UTC)
 DGS = {
-    1: b"\x61\x5b\x5f\x1f\x58" + b"IDVNM0720276963017072769692<<<" * 3,
+    1: b"\x61\x5d\x5f\x1f\x5a" + b"IDVNM0720276963017072769692<<<" * 3,
     2: b"\x75\x82\x10\x00" + bytes(range(256)) * 16,
     13: "Nguyễn Văn An|Hà Nội".encode() * 10,
     14: b"\x6e\x20" + bytes(32),
@@ -251,11 +251,10 @@ def test_weak_rsa_is_a_warning() -> None:
     assert result.status == "verified" and result.has_warning("weak_rsa")
 
 
-def test_policy_without_anchor_requirement() -> None:
-    result = passive_authentication(
-        _files(_sod("p256")), TrustStore(), at=AT, policy=Policy(require_anchor=False)
-    )
-    assert result.status == "verified" and result.has_warning("not_anchored")
+def test_unanchored_is_never_verified() -> None:
+    result = passive_authentication(_files(_sod("p256")), TrustStore(), at=AT)
+    assert result.status == "signer_not_trusted" and not result.verified
+    assert result.signature.status == "valid" and result.chain.status == "no_trust_anchor"
 
 
 def test_ski_sid_and_v1_sod_verify() -> None:
@@ -318,3 +317,66 @@ def test_random_citizen_random_file_random_bit_is_never_verified(
     files = {**card.files, name: bytes(flipped)}
     result = passive_authentication(files, _CARD_TRUST, at=_CARD_AT)
     assert result.status != "verified", (name, bit, result.reason)
+
+
+def test_to_json_names_and_values_exactly() -> None:
+    """The report is an API answer: its keys and values are part of the contract."""
+    result = passive_authentication(_files(_sod("p256")), _trust("p256"), at=AT)
+    document = result.to_json()
+    assert set(document) == {
+        "status", "reason", "checked_at", "signing_time", "issuing_state", "files",
+        "signed_data", "signature", "signer", "chain", "algorithms", "warnings",
+    }  # fmt: skip
+    assert document["status"] == "verified" and document["issuing_state"] == "VNM"
+    assert document["checked_at"] == AT.isoformat()
+    assert document["signing_time"] == pki.DSC_SIGNING_TIME.isoformat()
+    first = document["files"][0]
+    assert first == {
+        "file": "DG1",
+        "status": "ok",
+        "expected": result.files[0].expected.hex(),  # type: ignore[union-attr]
+        "actual": result.files[0].actual.hex(),  # type: ignore[union-attr]
+    }
+    assert document["signed_data"] == {
+        "econtent_type": "2.23.136.1.1.1",
+        "econtent_type_ok": True,
+        "content_type_attribute_ok": True,
+        "message_digest_ok": True,
+        "problems": [],
+    }
+    assert set(document["signature"]) == {"status", "algorithm", "detail"}
+    assert document["signature"]["status"] == "valid"
+    assert document["signature"]["algorithm"] == result.signature.algorithm
+    signer = document["signer"]
+    assert set(signer) == {
+        "subject", "issuer", "serial_number", "not_before", "not_after", "public_key",
+        "authority_key_identifier",
+    }  # fmt: skip
+    assert signer["serial_number"] == "1001" and "DS Test p256 valid" in signer["subject"]
+    assert signer["not_before"] == pki.DSC_VALIDITY[0].isoformat()
+    assert signer["not_after"] == pki.DSC_VALIDITY[1].isoformat()
+    assert signer["authority_key_identifier"] == pki.csca("p256").key_identifier.hex()
+    assert signer["issuer"] == result.signer.issuer and signer["public_key"]  # type: ignore[union-attr]
+    chain = document["chain"]
+    assert chain == {
+        "status": "anchored",
+        "anchor": result.chain.anchor,
+        "path": list(result.chain.path),
+        "revocation_checked": True,
+        "revoked_at": None,
+        "detail": "",
+    }
+    assert document["algorithms"] == {
+        "data_group_hash": "sha256",
+        "signer_digest": result.algorithms.signer_digest,
+        "signature": result.algorithms.signature,
+        "signer_key": result.algorithms.signer_key,
+        "csca_key": result.algorithms.csca_key,
+    }
+    assert None not in document["algorithms"].values()
+    revoked = passive_authentication(_files(_sod("p256", "revoked")), _trust("p256"), at=AT)
+    assert revoked.to_json()["chain"]["revoked_at"] == pki.REVOCATION_DATE.isoformat()
+    warned = passive_authentication(_files(_sod("p256", "expired")), _trust("p256"), at=AT)
+    codes = [w["code"] for w in warned.to_json()["warnings"]]
+    assert "dsc_expired" in codes
+    assert set(warned.to_json()["warnings"][0]) == {"code", "message"}

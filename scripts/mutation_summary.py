@@ -1,0 +1,49 @@
+"""Per-file mutation figures from ``mutmut results --all true`` on stdin.
+
+A mutant is "covered" when tests ran against it (killed, survived, timeout); the score is
+killed / covered. Survivors are listed for docs/quality.md."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter, defaultdict
+
+LINE = re.compile(
+    r"^\s*(?P<module>[\w.]+?)\.x(?:ǁ(?P<cls>\w+)ǁ)?_?(?P<fn>\w+?)__mutmut_(?P<n>\d+):"
+    r" (?P<status>.+)$"
+)
+
+
+def main() -> int:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    survivors: dict[str, list[str]] = defaultdict(list)
+    for raw in sys.stdin:
+        match = LINE.match(raw.rstrip("\n"))
+        if match is None:
+            continue
+        module, status = match["module"], match["status"].strip()
+        counts[module][status] += 1
+        if status == "survived":
+            survivors[module].append(raw.strip().split(":")[0])
+    print(
+        f"{'module':<22} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'score':>7}"
+    )
+    for module in sorted(counts):
+        c = counts[module]
+        killed = c["killed"] + c["timeout"]
+        covered = killed + c["survived"]
+        score = f"{100 * killed / covered:.1f}%" if covered else "-"
+        print(
+            f"{module:<22} {c['killed']:>7} {c['survived']:>9} {c['timeout']:>8} "
+            f"{c['no tests'] + c['not checked']:>9} {score:>7}"
+        )
+    for module in sorted(survivors):
+        print(f"\nsurvivors in {module}:")
+        for name in survivors[module]:
+            print(f"  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
