@@ -50,6 +50,7 @@ def bad_inputs(tmp: Path) -> list[list[str]]:
         ["erase"],
         ["erase", "--id-number", "12"],
         ["key", "nosuch"],
+        ["doctor", "--bogus"],
         ["key", "new", "--bogus"],
         ["simulate", "--citizen", "000000000000", "--vpcd", "--port", "1"],
         ["simulate", "--link", "999"],
