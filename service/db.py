@@ -88,6 +88,8 @@ card_reads = Table(
     Column("photo", LargeBinary, nullable=True),  # only with store_photos
     Column("read_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False, index=True),
+    Column("acceptance", String(32), nullable=True),  # genuine | issuer_not_checked
+    Column("acceptance_reason", String(64), nullable=True),
 )
 insurance_cache = Table(
     "insurance_cache",
@@ -203,9 +205,22 @@ def _migration_2(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _migration_3(conn: Connection) -> None:
+    """Each stored read says how it was accepted: anchored at a CSCA of the issuing state
+    (genuine) or with the issuer not checked, and why."""
+    for statement in (
+        "ALTER TABLE card_reads ADD COLUMN acceptance VARCHAR(32)",
+        "ALTER TABLE card_reads ADD COLUMN acceptance_reason VARCHAR(64)",
+        "UPDATE card_reads SET acceptance = CASE WHEN genuine THEN 'genuine' "
+        "ELSE 'issuer_not_checked' END",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "verified reads, insurance cache, append-only audit log", _migration_1),
     (2, "card reads, chained audit with roles and subjects, expiring insurance", _migration_2),
+    (3, "how each stored read was accepted", _migration_3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 GENESIS_MAC = "0" * 64
@@ -239,6 +254,8 @@ class ReadRecord:
     photo: bytes | None
     read_at: datetime
     expires_at: datetime
+    acceptance: str | None = None
+    acceptance_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -396,10 +413,14 @@ class Store:
         photo: bytes | None,
         read_at: datetime,
         expires_at: datetime,
+        acceptance: str | None = None,
+        acceptance_reason: str | None = None,
     ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
                 insert(card_reads).values(
+                    acceptance=acceptance,
+                    acceptance_reason=acceptance_reason,
                     id_number=id_number,
                     search_key=search_key[:300],
                     date_of_birth=date_of_birth,
@@ -709,6 +730,8 @@ def _read(row: Any) -> ReadRecord:
         photo=row["photo"],
         read_at=_aware(row["read_at"]),
         expires_at=_aware(row["expires_at"]),
+        acceptance=row["acceptance"],
+        acceptance_reason=row["acceptance_reason"],
     )
 
 

@@ -75,6 +75,8 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
             photo=outcome.photo_jpeg if ctx.settings.store_photos else None,
             read_at=now,
             expires_at=expires,
+            acceptance=outcome.acceptance,
+            acceptance_reason=outcome.acceptance_reason,
         )
         if outcome.photo_jpeg:
             ctx.photos.put(id_number, outcome.photo_jpeg)

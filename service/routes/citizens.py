@@ -206,8 +206,8 @@ def _citizen_json(record: ReadRecord, desk: Principal) -> dict[str, Any]:
         "verification": {
             "verdict": record.status,
             "genuine": record.genuine,
-            "acceptance": report.get("acceptance"),
-            "acceptance_reason": report.get("acceptance_reason"),
+            "acceptance": record.acceptance or report.get("acceptance"),
+            "acceptance_reason": record.acceptance_reason or report.get("acceptance_reason"),
             "not_a_clone": report.get("not_a_clone"),
             "trust_store": report.get("trust_store"),
         },

@@ -23,8 +23,8 @@ def test_root_redirects_to_the_desk_page(live: LiveServer) -> None:
     with live.client(desk=None) as client:
         response = client.get("/", follow_redirects=False)
         assert response.status_code in (307, 308) and response.headers["location"] == "/desk"
-        assert client.get("/", follow_redirects=True).headers["content-type"].startswith(
-            "text/html"
+        assert (
+            client.get("/", follow_redirects=True).headers["content-type"].startswith("text/html")
         )
 
 
