@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import Request
 
 from service.auth import KeyRing, RateLimiter
-from service.bhyt import BhytClient
+from service.bhyt import BhytClient, OfficerBook
+from service.bhyt.checks import CheckRegistry
 from service.db import Store
 from service.events import EventBus
 from service.metrics import Metrics
@@ -36,6 +37,8 @@ class Context:
     registry: ReaderRegistry
     scans: ScanManager
     bhyt: BhytClient | None
+    officers: OfficerBook
+    insurance_checks: CheckRegistry
     trust: Any = None
     tickets: TicketBook = field(default_factory=TicketBook)
     outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
