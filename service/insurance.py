@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from service import redact
 from service.bhyt import NOT_KEPT_STATUSES, Officer, birth_date_form, not_configured
 from service.bhyt.checks import Check, Kind
 from service.bhyt.codes import ABANDONED_MESSAGE, NO_OFFICER_MESSAGE
@@ -91,7 +92,12 @@ def _chip_birth(born: Any) -> str:
 
 
 def typed_subject(
-    *, card_code: str | None, full_name: str | None, date_of_birth: str | None, sex: str | None
+    *,
+    card_code: str | None,
+    full_name: str | None,
+    date_of_birth: str | None,
+    sex: str | None,
+    kind: Kind = "typed",
 ) -> Subject:
     code = normal_code(card_code or "")
     if not TYPED_CODE.match(code):
@@ -106,6 +112,7 @@ def typed_subject(
         raise _invalid(
             "full_name", "full_name is required (1-255 characters)", "Nhập họ tên người bệnh"
         )
+    redact.SENSITIVE.add(name)  # never in a log line
     try:
         born = birth_date_form(date_of_birth or "")
     except ValueError:
@@ -115,7 +122,7 @@ def typed_subject(
             "Ngày sinh không đúng: nhập ngày/tháng/năm, tháng/năm hoặc năm sinh",
         ) from None
     return Subject(
-        kind="typed",
+        kind=kind,
         key=f"typed:{code}",
         id_number=None,
         card_code=code,
@@ -123,6 +130,31 @@ def typed_subject(
         full_name=name,
         date_of_birth=born,
         sex=sex,
+    )
+
+
+def qr_subject(payload: str) -> Subject:
+    """The CCCD card's own QR code (its printed payload): the 12-digit number, name, date of
+    birth and sex, looked up with no chip read."""
+    from service.scanner import parse_qr_fields
+    from verify.qr import QRError
+
+    try:
+        fields = parse_qr_fields(payload)["fields"]
+    except QRError:
+        raise Problem(
+            status=422,
+            slug="invalid-qr",
+            title="Not a CCCD QR payload",
+            clerk_message="Mã QR không đọc được: quét lại hoặc nhập 12 số CCCD",
+            extra={"field": "qr"},
+        ) from None
+    return typed_subject(
+        card_code=fields.get("id_number"),
+        full_name=fields.get("full_name"),
+        date_of_birth=fields.get("date_of_birth"),
+        sex=fields.get("sex"),
+        kind="qr",
     )
 
 

@@ -26,7 +26,7 @@ from service.bhyt.officers import Officer
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["chip", "typed"]
+Kind = Literal["chip", "typed", "qr"]
 MAX_PER_DESK = 50
 
 

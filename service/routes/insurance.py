@@ -23,12 +23,13 @@ CHECK_ID = r"^ic_[A-Za-z0-9_-]{8,32}$"
 
 
 class CheckRequest(BaseModel):
-    """A chip read (``id_number``) or typed data (``card_code`` + ``full_name`` +
-    ``date_of_birth``); see docs/api.md."""
+    """A chip read (``id_number``), the CCCD card's QR payload (``qr``), or typed data
+    (``card_code`` + ``full_name`` + ``date_of_birth``); see docs/api.md."""
 
     model_config = ConfigDict(extra="forbid")
 
     id_number: str | None = Field(None, pattern=ID_NUMBER)
+    qr: str | None = Field(None, min_length=1, max_length=2000)
     card_code: str | None = Field(None, min_length=10, max_length=24)
     full_name: str | None = Field(None, min_length=1, max_length=255)
     date_of_birth: str | None = Field(None, max_length=10)
@@ -52,18 +53,21 @@ async def start(
     body: CheckRequest, desk: DeskDep, audit: AuditDep, ctx: CtxDep, response: Response
 ) -> dict[str, Any]:
     typed = body.full_name is not None or body.date_of_birth is not None or body.sex is not None
+    ways = [body.id_number is not None, body.qr is not None, typed]
+    if sum(ways) > 1 or (body.qr is not None and body.card_code is not None):
+        raise Problem(
+            status=422,
+            slug="invalid-request",
+            title="Give one of: id_number (a chip read), qr, or typed data",
+            detail="with id_number or qr, the name and date of birth come from the card",
+            clerk_message="Tra cứu theo thẻ đã đọc, theo mã QR hoặc theo mã nhập tay: chọn một",
+            extra={"field": "id_number" if body.id_number is not None else "qr"},
+        )
     if body.id_number is not None:
-        if typed:
-            raise Problem(
-                status=422,
-                slug="invalid-request",
-                title="Give id_number (a chip read) or typed data, not both",
-                detail="with id_number, the name and date of birth come from the chip",
-                clerk_message="Tra cứu theo thẻ đã đọc hoặc theo mã nhập tay, không cả hai",
-                extra={"field": "id_number"},
-            )
         record = await record_or_404(ctx, audit, body.id_number, "insurance")
         subject = insurance.chip_subject(record, body.card_code)
+    elif body.qr is not None:
+        subject = insurance.qr_subject(body.qr)
     else:
         subject = insurance.typed_subject(
             card_code=body.card_code,

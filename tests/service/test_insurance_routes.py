@@ -275,3 +275,24 @@ def test_insurance_events_carry_no_personal_data(tmp_path: Path) -> None:
         events = [data for kind, data in seen if kind == "insurance"]
         assert [e["state"] for e in events] == ["running", "done"]
         assert all(set(e) == {"id", "desk", "state"} for e in events)
+
+
+def test_check_from_the_cccd_cards_own_qr_with_no_chip_read(tmp_path: Path) -> None:
+    person = citizen(PERSON)
+    payload = (
+        f"{person.id_number}|115371813|{person.full_name}|"
+        f"{person.date_of_birth.strftime('%d%m%Y')}|{person.sex}|Xóm Đầm Củ|15072021"
+    )
+    gateway = standin.create_gateway_app()
+    with desk_service(tmp_path, gateway=gateway) as (client, _):
+        started = client.post("/api/v1/insurance/checks", json={"qr": payload}, headers=headers())
+        assert started.status_code == 202
+        check = started.json()
+        assert (check["kind"], check["card_code"], check["id_number"]) == ("qr", PERSON, None)
+        assert finished(client, check)["result"]["code"] == "000"
+        bad = client.post("/api/v1/insurance/checks", json={"qr": "not a qr"}, headers=headers())
+        assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-qr")
+        both = client.post(
+            "/api/v1/insurance/checks", json={"qr": payload, **CHILD}, headers=headers()
+        )
+        assert both.status_code == 422
