@@ -122,7 +122,7 @@ def create_app(
         insurance_checks=CheckRegistry(
             timeout=settings.bhxh_timeout_seconds,
             keep_seconds=min(3600.0, settings.retention_hours * 3600),
-            on_change=lambda check: bus.publish("insurance", check.event()),
+            on_change=lambda check: bus.publish("insurance", check.event(), to=(check.desk,)),
         ),
     )
     ctx_holder["ctx"] = ctx

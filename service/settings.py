@@ -295,6 +295,8 @@ class Settings:
         ):
             raise SettingsError("BHXH timeouts must be positive")
         try:
+            # a desk naming an officer not in the list is refused; with no list at all the
+            # checks are blocked at the desk ("no BHXH officers are configured")
             self.officer_book()
         except ValueError as exc:
             raise SettingsError(f"BHXH officers: {exc}") from None
@@ -314,7 +316,10 @@ class Settings:
             entries = dict(simulated_defaults)
             fallback = next(iter(entries))
         officers = {k: make_officer(k, name, cccd) for k, (name, cccd) in entries.items()}
-        return OfficerBook(officers, self.bhxh_desk_officers, fallback=fallback)
+        # each desk's default: its own ``officer`` ([desks.NAME]), else the desk mapping
+        defaults = {**self.bhxh_desk_officers}
+        defaults.update({d.name: d.officer for d in self.desks if d.officer})
+        return OfficerBook(officers, defaults if officers else {}, fallback=fallback)
 
     def _validate_his(self) -> None:
         from service.his.fields import ProfileError, validate_profiles

@@ -20,7 +20,7 @@ import uvicorn
 from fixtures import bhxh_gateway as standin
 from fixtures.citizens import citizen
 from service.app import create_app
-from service.db import Store
+from service.db import Store, open_store
 from service.readers import ReaderRegistry
 from service.settings import Settings, hash_key
 
@@ -44,6 +44,7 @@ def desk_service(
     values: dict[str, Any] = {
         "data_dir": tmp,
         "api_keys": {desk: hash_key(key) for desk, key in KEYS.items()},
+        "desk_readers": {desk: (f"Reader of {desk}",) for desk in KEYS},
         "bhxh_url": bhxh_url,
         "bhxh_username": standin.DEMO_USERNAME,
         "bhxh_password": standin.DEMO_PASSWORD,
@@ -55,9 +56,8 @@ def desk_service(
         "rate_limit_burst": 1000,
         **settings,
     }
-    config = Settings(**values)
-    config.validate()
-    store = Store(config.effective_database_url)
+    config = Settings.load(environ={}, **values)
+    store = open_store(config)
     app = create_app(
         config,
         store=store,

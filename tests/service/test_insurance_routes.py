@@ -123,7 +123,7 @@ def test_check_by_bhyt_number_with_no_chip_read(tmp_path: Path) -> None:
         assert result["history_status"] == "ok" and result["visits"] == 1
         assert result["differences"] == []  # the typed name folds to the card's
         with store.engine.connect() as conn:
-            assert conn.exec_driver_sql("select count(*) from verified_reads").scalar() == 0
+            assert conn.exec_driver_sql("select count(*) from card_reads").scalar() == 0
         # the 15-character card code, and a partial birth date (month and year)
         by_code = client.post(
             "/api/v1/insurance/checks",
@@ -265,16 +265,17 @@ def test_insurance_events_carry_no_personal_data(tmp_path: Path) -> None:
         bus = app.state.ctx.bus
         original = bus.publish
 
-        def spy(kind: str, data: dict[str, Any]) -> None:
-            seen.append((kind, data))
-            original(kind, data)
+        def spy(kind: str, data: dict[str, Any], *, to: Any) -> None:
+            seen.append((kind, {**data, "to": tuple(to)}))
+            original(kind, data, to=to)
 
         bus.publish = spy
         check = client.post("/api/v1/insurance/checks", json=CHILD, headers=headers()).json()
         finished(client, check)
         events = [data for kind, data in seen if kind == "insurance"]
         assert [e["state"] for e in events] == ["running", "done"]
-        assert all(set(e) == {"id", "desk", "state"} for e in events)
+        assert all(set(e) == {"id", "desk", "state", "to"} for e in events)
+        assert all(e["to"] == ("desk-1",) for e in events)  # only the desk that asked
 
 
 def test_check_from_the_cccd_cards_own_qr_with_no_chip_read(tmp_path: Path) -> None:

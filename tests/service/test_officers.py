@@ -58,7 +58,10 @@ def test_simulated_defaults_only_when_nothing_is_configured() -> None:
         ({"CCCD_BHXH_OFFICERS": "cb01=Nguyễn Thị A"}, "id=Full Name|CCCD"),
         ({"CCCD_BHXH_OFFICERS": "c b=Nguyễn Thị A|001190000001"}, "officer id"),
         ({"CCCD_BHXH_OFFICERS": "cb01=|001190000001"}, "name"),
-        ({"CCCD_BHXH_DESK_OFFICERS": "desk-1=cb09"}, "not in the list"),
+        (
+            {"CCCD_BHXH_OFFICERS": ENV_OFFICERS, "CCCD_BHXH_DESK_OFFICERS": "desk-1=cb09"},
+            "not in the list",
+        ),
         ({"CCCD_BHXH_DESK_OFFICERS": "desk-1"}, "desk=officer-id"),
         ({"CCCD_BHXH_ENCODING": "xml"}, "form or json"),
         ({"CCCD_BHXH_TOKEN_TIMEOUT_SECONDS": "0"}, "positive"),
@@ -67,3 +70,21 @@ def test_simulated_defaults_only_when_nothing_is_configured() -> None:
 def test_unusable_officer_settings_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.load(environ=env)
+
+
+def test_a_desk_tables_own_officer(tmp_path: Path) -> None:
+    config = tmp_path / "cccd.toml"
+    config.write_text(
+        '[bhxh.officers]\ncb01 = { name = "Nguyễn Thị A", cccd = "001190000001" }\n'
+        'cb02 = { name = "Trần Văn B", cccd = "001190000002" }\n'
+        '[desks.quay-1]\nkeys = ["sha256:' + "a" * 64 + '"]\nreaders = ["R1"]\n'
+        'officer = "cb02"\n'
+        '[desks.quay-2]\nkeys = ["sha256:' + "b" * 64 + '"]\nreaders = ["R2"]\n',
+        "utf-8",
+    )
+    book = Settings.load(environ={}, config_file=config).officer_book()
+    assert book.desk_default("quay-1").id == "cb02"  # type: ignore[union-attr]
+    assert book.desk_default("quay-2") is None
+    config.write_text(config.read_text("utf-8").replace('officer = "cb02"', 'officer = "cb07"'))
+    with pytest.raises(SettingsError, match="not in the list"):
+        Settings.load(environ={}, config_file=config)
