@@ -224,7 +224,7 @@ async def begin(
         check = registry.finished_now(**fields, officer=officer, result=kept, cached=True)
         await audit.in_thread(
             "insurance",
-            f"kept:{kept.get('status')}:{kept.get('code') or '-'}",
+            f"{kept.get('status')}:{kept.get('code') or '-'}:kept",
             id_number=_audited(subject),
         )
         return check, False
