@@ -105,7 +105,8 @@ def create_app(
         queue_limit=settings.queue_limit,
         history=settings.scan_history,
     )
-    bhyt = _bhyt_client(settings, metrics, bhyt_transport)
+    standin: dict[str, Any] = {}
+    bhyt = _bhyt_client(settings, metrics, bhyt_transport, standin)
     ctx = Context(
         settings=settings,
         store=store,
@@ -119,6 +120,7 @@ def create_app(
         scans=scans,
         bhyt=bhyt,
         officers=_officers(settings),
+        bhxh_standin=standin.get("app"),
         insurance_checks=CheckRegistry(
             timeout=settings.bhxh_timeout_seconds,
             keep_seconds=min(3600.0, settings.retention_hours * 3600),
@@ -193,8 +195,14 @@ def create_app(
 
 
 def _bhyt_client(
-    settings: Settings, metrics: Metrics, transport: httpx.AsyncBaseTransport | None
+    settings: Settings,
+    metrics: Metrics,
+    transport: httpx.AsyncBaseTransport | None,
+    standin_out: dict[str, Any],
 ) -> BhytClient | None:
+    """The gateway client; with the in-process stand-in, its app goes into
+    ``standin_out["app"]`` (simulated mode's demo routes tune it)."""
+
     def observe(endpoint: str, seconds: float, code: str | None) -> None:
         metrics.gateway_seconds.labels(endpoint).observe(seconds)
         if code is not None and endpoint == "check":
@@ -205,7 +213,10 @@ def _bhyt_client(
     if _uses_standin(settings):
         from fixtures import bhxh_gateway as standin
 
-        transport = transport or httpx.ASGITransport(app=standin.create_gateway_app())
+        if transport is None:
+            standin_app = standin.create_gateway_app()
+            transport = httpx.ASGITransport(app=standin_app)
+            standin_out["app"] = standin_app
         url = "http://bhxh-standin.invalid"
         username = username or standin.DEMO_USERNAME
         password = password or standin.DEMO_PASSWORD

@@ -43,6 +43,7 @@ class Context:
     tickets: TicketBook = field(default_factory=TicketBook)
     outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
     unknown_issuers: Any = None  # service.unknown_issuers.UnknownIssuers, None: not recorded
+    bhxh_standin: Any = None  # simulated mode: the in-process BHXH stand-in's app
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

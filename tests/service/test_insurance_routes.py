@@ -297,3 +297,30 @@ def test_check_from_the_cccd_cards_own_qr_with_no_chip_read(tmp_path: Path) -> N
             "/api/v1/insurance/checks", json={"qr": payload, **CHILD}, headers=headers()
         )
         assert both.status_code == 422
+
+
+def test_simulated_mode_tunes_its_in_process_standin(tmp_path: Path) -> None:
+    with desk_service(tmp_path, bhxh_url=None, simulated=True) as (client, _):
+        tune = "/api/v1/demo/bhxh"
+        slow = client.put(tune, json={"latency": [2, 2]}, headers=headers())
+        assert slow.status_code == 200 and slow.json()["latency"] == [2, 2]
+        started = client.post("/api/v1/insurance/checks", json=CHILD, headers=headers())
+        assert started.status_code == 202 and started.json()["state"] == "running"
+        assert started.json()["officer"]["id"] == "cb01"  # the desk's configured default
+        assert client.delete(started.json()["href"], headers=headers()).json()["state"] == (
+            "abandoned"
+        )
+        broken = client.put(
+            tune, json={"latency": [0, 0], "faults": {"check": "html"}}, headers=headers()
+        )
+        assert broken.status_code == 200
+        check = client.post("/api/v1/insurance/checks", json=CHILD, headers=headers()).json()
+        assert finished(client, check)["result"]["status"] == "unavailable"
+        client.put(tune, json={"faults": {}, "down": True}, headers=headers())
+        check = client.post("/api/v1/insurance/checks", json=CHILD, headers=headers()).json()
+        assert finished(client, check)["result"]["status"] == "unavailable"
+        client.put(tune, json={"down": False}, headers=headers())
+        check = client.post("/api/v1/insurance/checks", json=CHILD, headers=headers()).json()
+        assert finished(client, check)["result"]["status"] == "usable"
+        bad = client.put(tune, json={"faults": {"check": "nonsense"}}, headers=headers())
+        assert bad.status_code == 422
