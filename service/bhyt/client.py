@@ -203,11 +203,11 @@ class BhytClient:
                     "password": self.password_md5,
                 },
             )
-            code = (
-                str(lower_keys(answer.body).get("maketqua", "none"))[:8]
-                if answer.body is not None
-                else f"http{answer.http_status}"
-            )
+            if answer.body is None:
+                code = f"http{answer.http_status}"
+            else:
+                said = str(lower_keys(answer.body).get("maketqua", "")).strip()
+                code = said if said in codes.RESULT_CODES else "other"  # bounded labels
             return answer
         except GatewayFault as fault:
             code = fault.status
