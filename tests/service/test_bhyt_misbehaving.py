@@ -135,12 +135,21 @@ def test_lookup_refused_after_login(service: tuple[Any, MisbehavingGateway], sta
         assert gateway.calls.count(CHECK) == 1 and gateway.calls[-1] == CHECK
 
 
-@pytest.mark.parametrize("case", ["html_502", "json_array", "hang", "redirect", "garbage"])
+HISTORY_FAILURES = {
+    **{case: MALFORMED[case][0] for case in ("html_502", "json_array", "hang", "redirect")},
+    "garbage": MALFORMED["garbage"][0],
+    "not_000": http(200, '{"maKetQua":"500","ghiChu":"Lỗi hệ thống"}'.encode()),
+    "history_not_a_list": http(200, b'{"maKetQua":"000","dsLichSuKCB2025":"none"}'),
+    "json_body_refused": http(415, b'{"message":"Unsupported Media Type"}'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HISTORY_FAILURES))
 def test_malformed_history_keeps_the_card_answer(
     service: tuple[Any, MisbehavingGateway], case: str
 ) -> None:
     client, gateway = service
-    gateway.script = {HISTORY: MALFORMED[case][0]}
+    gateway.script = {HISTORY: HISTORY_FAILURES[case]}
     answer = ask(client)
     assert answer.status_code == 200
     body = answer.json()
