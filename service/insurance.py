@@ -1,4 +1,4 @@
-"""The desk's insurance checks (spec ``bhyt-gateway.md`` "The desk's job" and "Who may check
+"""The desk's insurance checks (``docs/spec/bhyt-gateway.md`` "The desk's job" and "Who may check
 in how"): who is looked up (a verified chip read, or a BHYT number / card code typed with name
 and date of birth), which officer asks, and the etiquette around the gateway client: today's
 good answer for a chip read is kept (no longer than the read) and answered without a call;

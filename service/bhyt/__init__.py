@@ -1,4 +1,4 @@
-"""The health-insurance (BHYT) check with the BHXH gateway (spec ``bhyt-gateway.md``):
+"""The health-insurance (BHYT) check with the BHXH gateway (``docs/spec/bhyt-gateway.md``):
 ``codes`` (the ``maKetQua`` table), ``wire`` (one bounded exchange), ``answers`` (what the
 desk is told), ``client`` (tokens, the check, the visit history), ``officers`` (who asks),
 ``checks`` (checks in progress at the desks).

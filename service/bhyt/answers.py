@@ -1,4 +1,4 @@
-"""What the desk is told about an insurance check (spec ``bhyt-gateway.md``, response fields
+"""What the desk is told about an insurance check (``docs/spec/bhyt-gateway.md``, response fields
 and the ``maKetQua`` table): the gateway's answer read case-insensitively into an
 ``InsuranceCheck``, the card to register the visit with (the NEW card for 003), the visit
 history of ``Lskcb2025`` without diagnoses, and where the identity and the gateway differ.

@@ -1,4 +1,4 @@
-"""Insurance checks in progress at the desks (spec ``bhyt-gateway.md`` "Timing and
+"""Insurance checks in progress at the desks (``docs/spec/bhyt-gateway.md`` "Timing and
 etiquette": answers take 5-30 s, every call counts against the account). A check is started,
 watched and may be abandoned by the clerk; while one runs for a person at a desk, asking again
 joins it instead of sending a second call. Finished checks stay visible for a bounded time

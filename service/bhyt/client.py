@@ -1,4 +1,4 @@
-"""The BHXH gateway client (spec ``bhyt-gateway.md``; BHXH Phụ lục 03, 2024; Công văn
+"""The BHXH gateway client (``docs/spec/bhyt-gateway.md``; BHXH Phụ lục 03, 2024; Công văn
 2746/BHXH-CNTT for ``Lskcb2025``).
 
 ``POST /api/token/take`` (username ``<MaCSKCB>_BV``, MD5 of the password) gives a token,

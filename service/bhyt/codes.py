@@ -1,4 +1,4 @@
-"""The gateway's result codes (spec ``bhyt-gateway.md``, the ``maKetQua`` table): what each
+"""The gateway's result codes (``docs/spec/bhyt-gateway.md``, "Result codes"): what each
 means, whether the card can be used for the visit, and the clerk's next step in Vietnamese.
 
 ``status`` groups the codes the way the desk acts on them:

@@ -1,4 +1,4 @@
-"""The officers (cán bộ tra cứu) a hospital registered with BHXH (spec ``bhyt-gateway.md``:
+"""The officers (cán bộ tra cứu) a hospital registered with BHXH (``docs/spec/bhyt-gateway.md``:
 every check carries ``hoTenCb`` and ``cccdCb``, an empty one is refused, an unregistered one
 answers 054/055). The list is configured; each desk may have a default officer; the desk page
 may choose another at sign-in. Only ids and names ever leave the service: an officer's CCCD

@@ -1,4 +1,4 @@
-"""One gateway exchange, bounded (spec ``bhyt-gateway.md`` "Timing and etiquette"): send a
+"""One gateway exchange, bounded (``docs/spec/bhyt-gateway.md`` "Timing and etiquette"): send a
 form-urlencoded or JSON body, read at most ``MAX_ANSWER_BYTES`` of the answer and turn
 everything that is not a JSON object into a ``GatewayFault`` with the status the desk shows.
 

@@ -48,8 +48,6 @@ class DemoGateway(BaseModel):
 
 @router.put("/demo/bhxh", summary="Simulated mode: make the BHXH stand-in slow or broken")
 async def tune_gateway(body: DemoGateway, ctx: CtxDep, audit: AuditDep) -> dict[str, Any]:
-    from fixtures.bhxh_gateway import FAULTS
-
     app = ctx.bhxh_standin
     if app is None:
         raise Problem(
@@ -59,6 +57,7 @@ async def tune_gateway(body: DemoGateway, ctx: CtxDep, audit: AuditDep) -> dict[
             detail="CCCD_BHXH_URL is set: tune that gateway itself",
         )
     state = app.state.gateway
+    known_faults = set(app.state.fault_kinds)
     if body.latency is not None:
         low, high = body.latency
         if not 0 <= low <= high <= 120:
@@ -67,13 +66,13 @@ async def tune_gateway(body: DemoGateway, ctx: CtxDep, audit: AuditDep) -> dict[
             )
         state.latency = (low, high)
     if body.faults is not None:
-        unknown = sorted(set(body.faults.values()) - set(FAULTS))
+        unknown = sorted(set(body.faults.values()) - known_faults)
         if unknown or not set(body.faults) <= {"token", "check", "history"}:
             raise Problem(
                 status=422,
                 slug="invalid-request",
                 title="faults: {token|check|history: kind}",
-                detail=f"kinds: {', '.join(sorted(FAULTS))}",
+                detail=f"kinds: {', '.join(sorted(known_faults))}",
             )
         state.faults = dict(body.faults)
     if body.down is not None:

@@ -1,4 +1,4 @@
-"""The desk's insurance routes (spec ``bhyt-gateway.md``; the endpoints are described in
+"""The desk's insurance routes (``docs/spec/bhyt-gateway.md``; the endpoints are described in
 ``docs/api.md`` "Health insurance (BHYT)"): the hospital's BHXH officers, and insurance checks
 as resources -- started for a verified read or for a typed BHYT number / card code, watched
 while the gateway takes its time, abandoned by the clerk. Another desk's check is 404.
