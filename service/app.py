@@ -20,7 +20,8 @@ from fastapi import FastAPI
 
 from service import redact
 from service.auth import KeyRing, RateLimiter
-from service.bhyt import BhytClient
+from service.bhyt import BhytClient, OfficerBook
+from service.bhyt.checks import CheckRegistry
 from service.browser import install_browser_pages
 from service.context import Context, ctx_of
 from service.cors import CorsMiddleware, OriginPolicy
@@ -104,7 +105,8 @@ def create_app(
         queue_limit=settings.queue_limit,
         history=settings.scan_history,
     )
-    bhyt = _bhyt_client(settings, metrics, bhyt_transport)
+    standin: dict[str, Any] = {}
+    bhyt = _bhyt_client(settings, metrics, bhyt_transport, standin)
     ctx = Context(
         settings=settings,
         store=store,
@@ -117,6 +119,13 @@ def create_app(
         registry=registry,
         scans=scans,
         bhyt=bhyt,
+        officers=_officers(settings),
+        bhxh_standin=standin.get("app"),
+        insurance_checks=CheckRegistry(
+            timeout=settings.bhxh_timeout_seconds,
+            keep_seconds=min(3600.0, settings.retention_hours * 3600),
+            on_change=lambda check: bus.publish("insurance", check.event(), to=(check.desk,)),
+        ),
     )
     ctx_holder["ctx"] = ctx
     ctx.outbox = _outbox(settings, store)
@@ -153,6 +162,7 @@ def create_app(
             await scans.stop()
             if ctx.outbox is not None:
                 await ctx.outbox.aclose()
+            await ctx.insurance_checks.stop()
             if bhyt is not None:
                 await bhyt.aclose()
             store.close()
@@ -185,8 +195,14 @@ def create_app(
 
 
 def _bhyt_client(
-    settings: Settings, metrics: Metrics, transport: httpx.AsyncBaseTransport | None
+    settings: Settings,
+    metrics: Metrics,
+    transport: httpx.AsyncBaseTransport | None,
+    standin_out: dict[str, Any],
 ) -> BhytClient | None:
+    """The gateway client; with the in-process stand-in, its app goes into
+    ``standin_out["app"]`` (simulated mode's demo routes tune it)."""
+
     def observe(endpoint: str, seconds: float, code: str | None) -> None:
         metrics.gateway_seconds.labels(endpoint).observe(seconds)
         if code is not None and endpoint == "check":
@@ -194,26 +210,27 @@ def _bhyt_client(
 
     url = settings.bhxh_url
     username, password = settings.bhxh_username, settings.bhxh_password
-    officer_name, officer_id = settings.bhxh_officer_name, settings.bhxh_officer_id
-    if settings.simulated and not url:
+    if _uses_standin(settings):
         from fixtures import bhxh_gateway as standin
 
-        transport = transport or httpx.ASGITransport(app=standin.create_gateway_app())
+        if transport is None:
+            standin_app = standin.create_gateway_app()
+            transport = httpx.ASGITransport(app=standin_app)
+            standin_out["app"] = standin_app
         url = "http://bhxh-standin.invalid"
         username = username or standin.DEMO_USERNAME
         password = password or standin.DEMO_PASSWORD
-        officer_name = officer_name or standin.DEMO_OFFICER_NAME
-        officer_id = officer_id or standin.DEMO_OFFICER_ID
     if not url:
         return None
     return BhytClient(
         base_url=url,
         username=username,
         password=password,
-        officer_name=officer_name,
-        officer_id=officer_id,
+        encoding="json" if settings.bhxh_encoding == "json" else "form",
+        connect_timeout=settings.bhxh_connect_timeout_seconds,
         timeout=settings.bhxh_timeout_seconds,
-        retries=settings.bhxh_retries,
+        token_timeout=settings.bhxh_token_timeout_seconds,
+        history=settings.bhxh_history,
         transport=transport,
         observe=observe,
     )
@@ -262,6 +279,22 @@ async def _warm_units() -> None:
         await asyncio.to_thread(tables)
     except UnitsError as exc:
         log.warning("administrative-unit codes unavailable: %s", exc)
+
+
+def _uses_standin(settings: Settings) -> bool:
+    return settings.simulated and not settings.bhxh_url
+
+
+def _officers(settings: Settings) -> OfficerBook:
+    """The configured officers; with the in-process stand-in and none configured, the
+    stand-in's registered demo officers (the first is every desk's default)."""
+    demo = None
+    if _uses_standin(settings):
+        from fixtures import bhxh_gateway as standin
+
+        demo = standin.DEMO_OFFICERS
+    book: OfficerBook = settings.officer_book(demo)
+    return book
 
 
 def _load_trust(settings: Settings) -> Any:

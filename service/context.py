@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import Request
 
 from service.auth import KeyRing, RateLimiter
-from service.bhyt import BhytClient
+from service.bhyt import BhytClient, OfficerBook
+from service.bhyt.checks import CheckRegistry
 from service.db import Store
 from service.events import EventBus
 from service.metrics import Metrics
@@ -36,10 +37,13 @@ class Context:
     registry: ReaderRegistry
     scans: ScanManager
     bhyt: BhytClient | None
+    officers: OfficerBook
+    insurance_checks: CheckRegistry
     trust: Any = None
     tickets: TicketBook = field(default_factory=TicketBook)
     outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
     unknown_issuers: Any = None  # service.unknown_issuers.UnknownIssuers, None: not recorded
+    bhxh_standin: Any = None  # simulated mode: the in-process BHXH stand-in's app
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

@@ -158,10 +158,16 @@ class Settings:
     bhxh_url: str | None = None  # None in simulated mode: the in-process stand-in
     bhxh_username: str = ""
     bhxh_password: str = ""
-    bhxh_officer_name: str = ""
+    bhxh_officer_name: str = ""  # one hospital-wide officer (fallback for desks without one)
     bhxh_officer_id: str = ""
-    bhxh_timeout_seconds: float = 8.0
-    bhxh_retries: int = 2
+    # officers registered with BHXH: id -> (full name, 12-digit CCCD); desk -> officer id
+    bhxh_officers: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    bhxh_desk_officers: Mapping[str, str] = field(default_factory=dict)
+    bhxh_encoding: str = "form"  # or "json": the body of the token and card calls
+    bhxh_connect_timeout_seconds: float = 15.0
+    bhxh_timeout_seconds: float = 60.0  # total, per check (token + card + visit history)
+    bhxh_token_timeout_seconds: float = 20.0  # the longest a check waits for a token
+    bhxh_history: bool = True  # ask Lskcb2025 for the visit history of a usable card
     demo_key: str | None = None  # set when simulated mode generated a key (printed once)
     # -- desks, roles and privacy (docs/operations.md "Desks, roles and readers") --------
     desks: tuple[DeskConfig, ...] = ()  # from [desks.NAME] tables, plus api_keys as desks
@@ -277,6 +283,43 @@ class Settings:
             self.bhxh_officer_id.isdigit() and len(self.bhxh_officer_id) == 12
         ):
             raise SettingsError("CCCD_BHXH_OFFICER_ID must be the officer's 12-digit CCCD")
+        if self.bhxh_encoding not in ("form", "json"):
+            raise SettingsError("CCCD_BHXH_ENCODING must be form or json")
+        if (
+            min(
+                self.bhxh_connect_timeout_seconds,
+                self.bhxh_timeout_seconds,
+                self.bhxh_token_timeout_seconds,
+            )
+            <= 0
+        ):
+            raise SettingsError("BHXH timeouts must be positive")
+        try:
+            # a desk naming an officer not in the list is refused; with no list at all the
+            # checks are blocked at the desk ("no BHXH officers are configured")
+            self.officer_book()
+        except ValueError as exc:
+            raise SettingsError(f"BHXH officers: {exc}") from None
+
+    def officer_book(self, simulated_defaults: Mapping[str, tuple[str, str]] | None = None) -> Any:
+        """The officers as a ``service.bhyt.OfficerBook``: the configured list, the legacy
+        single officer as ``default`` (the fallback for desks without their own), or, when
+        nothing is configured, ``simulated_defaults`` with the first as fallback."""
+        from service.bhyt.officers import LEGACY_ID, OfficerBook, make_officer
+
+        entries = dict(self.bhxh_officers)
+        fallback: str | None = None
+        if self.bhxh_officer_name and self.bhxh_officer_id:
+            entries.setdefault(LEGACY_ID, (self.bhxh_officer_name, self.bhxh_officer_id))
+            fallback = LEGACY_ID
+        if not entries and simulated_defaults:
+            entries = dict(simulated_defaults)
+            fallback = next(iter(entries))
+        officers = {k: make_officer(k, name, cccd) for k, (name, cccd) in entries.items()}
+        # each desk's default: its own ``officer`` ([desks.NAME]), else the desk mapping
+        defaults = {**self.bhxh_desk_officers}
+        defaults.update({d.name: d.officer for d in self.desks if d.officer})
+        return OfficerBook(officers, defaults if officers else {}, fallback=fallback)
 
     def _validate_his(self) -> None:
         from service.his.fields import ProfileError, validate_profiles
@@ -335,6 +378,7 @@ class Settings:
             "webhook_secret",
         ):
             shown[secret] = "***" if shown[secret] else ""
+        shown["bhxh_officers"] = sorted(self.bhxh_officers)
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
@@ -368,8 +412,11 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_BHXH_PASSWORD": ("bhxh_password", "str"),
     "CCCD_BHXH_OFFICER_NAME": ("bhxh_officer_name", "str"),
     "CCCD_BHXH_OFFICER_ID": ("bhxh_officer_id", "str"),
+    "CCCD_BHXH_OFFICERS": ("bhxh_officers", "officers"),
+    "CCCD_BHXH_DESK_OFFICERS": ("bhxh_desk_officers", "desk_officers"),
+    "CCCD_BHXH_ENCODING": ("bhxh_encoding", "str"),
+    "CCCD_BHXH_CONNECT_TIMEOUT_SECONDS": ("bhxh_connect_timeout_seconds", "float"),
     "CCCD_BHXH_TIMEOUT_SECONDS": ("bhxh_timeout_seconds", "float"),
-    "CCCD_BHXH_RETRIES": ("bhxh_retries", "int"),
     "CCCD_DESK_READERS": ("desk_readers", "desk_readers"),
     "CCCD_KEY_ROLES": ("key_roles", "roles"),
     "CCCD_STORED_FIELDS": ("stored_fields", "fieldset"),
@@ -394,6 +441,8 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", "float"),
     "CCCD_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", "int"),
     "CCCD_WEBHOOK_STUCK_SECONDS": ("webhook_stuck_seconds", "float"),
+    "CCCD_BHXH_TOKEN_TIMEOUT_SECONDS": ("bhxh_token_timeout_seconds", "float"),
+    "CCCD_BHXH_HISTORY": ("bhxh_history", "bool"),
 }
 _KINDS = {name: kind for name, kind in _ENV.values()}
 _KINDS["desks"] = "desks"
@@ -401,6 +450,14 @@ _KINDS["desks"] = "desks"
 
 def _convert(name: str, kind: str, raw: Any, source: str) -> Any:
     try:
+        if kind in ("officers", "desk_officers"):
+            from service.bhyt import officers
+
+            parse = officers.parse_officers if kind == "officers" else officers.parse_desk_officers
+            try:
+                return parse(raw, source=source)
+            except officers.OfficerError as exc:
+                raise SettingsError(str(exc)) from None
         if kind == "desks":
             if not isinstance(raw, Mapping):
                 raise SettingsError(f"{source}: [desks.NAME] tables are needed")

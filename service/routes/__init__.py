@@ -1,6 +1,7 @@
 """The desk service's routes, a module per group: ``scans`` (readers, scans), ``push``
-(events, WebSocket, a reader's card now), ``citizens`` (identities, photos, insurance, QR,
-erasure), ``account`` (who is calling, the audit export), ``demo`` (simulated mode only)
+(events, WebSocket, a reader's card now), ``citizens`` (identities, photos, QR, erasure, the
+insurance shortcut), ``insurance`` (officers, insurance checks), ``account`` (who is calling,
+the audit export), ``demo`` (simulated mode only)
 and ``root`` (health and metrics, outside ``/api/v1``).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import account, citizens, demo, push, root, scans
+from service.routes import account, citizens, demo, insurance, push, root, scans
 from service.settings import Settings
 
 __all__ = ["api_router", "root_router"]
@@ -21,6 +22,7 @@ def api_router(settings: Settings) -> APIRouter:
     router.include_router(push.router)
     router.include_router(citizens.router)
     router.include_router(account.router)
+    router.include_router(insurance.router)
     if settings.simulated:
         router.include_router(demo.router)
     return router

@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from service import redact
-from service.bhyt import InsuranceCheck, not_configured
+from service import insurance, redact
 from service.context import Context
 from service.db import ReadRecord
 from service.deps import Admin, Audit, AuditDep, CtxDep, DeskDep
@@ -23,12 +22,6 @@ from service.desks import Principal, minimise
 from service.problems import Problem, invalid_input
 from service.routes.shapes import ID_NUMBER, JPEG_RESPONSES, jpeg_response
 from service.scanner import parse_qr_fields
-
-# Answers that say nothing about the card (the gateway or its configuration failed): asked
-# again next time rather than cached for the day.
-NOT_CACHED_STATUSES = frozenset(
-    {"unavailable", "retry", "auth_error", "config_error", "not_configured", "unknown_code"}
-)
 
 router = APIRouter()
 
@@ -104,45 +97,37 @@ def photo(
     return jpeg_response(jpeg)
 
 
-@router.get("/citizens/{id_number}/insurance", summary="BHYT card check, cached for the day")
-async def insurance(
+@router.get(
+    "/citizens/{id_number}/insurance",
+    summary="BHYT check for a verified read: today's kept answer, else ask and wait",
+)
+async def insurance_for_read(
     id_number: Annotated[str, Path(pattern=ID_NUMBER)],
+    desk: DeskDep,
     audit: AuditDep,
     ctx: CtxDep,
     refresh: bool = False,
-    card_code: Annotated[str | None, Query(pattern=r"^([A-Z]{2}[1-5]\d{12}|\d{10})$")] = None,
+    card_code: Annotated[str | None, Query(min_length=10, max_length=24)] = None,
+    officer_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> dict[str, Any]:
-    record = await asyncio.to_thread(_record_or_404, ctx, audit, id_number, "insurance")
-    today = datetime.now(UTC).date()
-    cached = (
-        None
-        if refresh or card_code
-        else await asyncio.to_thread(
-            ctx.store.cached_insurance, id_number, today, now=datetime.now(UTC)
-        )
+    record = await record_or_404(ctx, audit, id_number, "insurance")
+    check, _ = await insurance.begin(
+        ctx,
+        desk=desk.name,
+        principal_officer=getattr(desk, "officer_id", None),
+        subject=insurance.chip_subject(record, card_code),
+        officer_id=officer_id,
+        refresh=refresh,
+        audit=audit,
     )
-    if cached is not None:
-        outcome = cached
-    else:
-        check = await _check_insurance(ctx, record, card_code)
-        outcome = check.to_json()
-        if check.status not in NOT_CACHED_STATUSES and not card_code:
-            await asyncio.to_thread(
-                ctx.store.cache_insurance,
-                id_number,
-                today,
-                outcome,
-                now=datetime.now(UTC),
-                expires_at=record.expires_at,
-            )
-    await audit.in_thread(
-        "insurance", f"{outcome['status']}:{outcome.get('code') or '-'}", id_number=id_number
-    )
+    await ctx.insurance_checks.wait(check, ctx.settings.bhxh_timeout_seconds + 5)
     return {
         "id_number": id_number,
-        "day": today.isoformat(),
-        "cached": cached is not None,
-        **outcome,
+        "day": datetime.now(UTC).date().isoformat(),
+        "cached": check.cached,
+        "check_id": check.id,
+        "last_good": check.last_good,
+        **insurance.answer_of(check),
     }
 
 
@@ -162,6 +147,11 @@ def qr(body: QRRequest, audit: AuditDep) -> dict[str, Any]:
     redact.SENSITIVE.add(parsed["fields"].get("full_name"))
     audit("qr", "parsed", id_number=parsed["fields"].get("id_number"))
     return parsed
+
+
+async def record_or_404(ctx: Context, audit: Audit, id_number: str, action: str) -> ReadRecord:
+    """From an async route: the verified read, or 404 (audited), off the event loop."""
+    return await asyncio.to_thread(_record_or_404, ctx, audit, id_number, action)
 
 
 def _record_or_404(ctx: Context, audit: Audit, id_number: str, action: str) -> ReadRecord:
@@ -230,19 +220,3 @@ def _summary(record: ReadRecord) -> dict[str, Any]:
         "read_at": record.read_at.isoformat(),
         "citizen_url": f"/api/v1/citizens/{record.id_number}",
     }
-
-
-async def _check_insurance(
-    ctx: Context, record: ReadRecord, card_code: str | None
-) -> InsuranceCheck:
-    if ctx.bhyt is None:
-        return not_configured()
-    ident = record.identity
-    born = ident.get("date_of_birth")
-    dob = datetime.strptime(born, "%Y-%m-%d").strftime("%d/%m/%Y") if born else ""
-    return await ctx.bhyt.check(
-        card_code=card_code or record.id_number,
-        full_name=str(ident.get("full_name") or ""),
-        date_of_birth=dob,
-        sex=ident.get("sex"),
-    )

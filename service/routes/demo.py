@@ -1,6 +1,7 @@
 """Simulated mode only: put a fictional citizen's card, with faults, on a simulated
-reader, or take it off, so the desk page can be tried without hardware. Included in the API
-only when ``settings.simulated``.
+reader, or take it off, so the desk page can be tried without hardware; make the in-process
+BHXH stand-in slow, broken or down, so the desk's insurance states can be seen. Included in
+the API only when ``settings.simulated``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,64 @@ class DemoCard(BaseModel):
         default=None, max_length=60, description="forged, clone, unknown_dsc, removed_after=40 ..."
     )
     faults: list[str] = Field(default_factory=list, max_length=8)
+
+
+class DemoGateway(BaseModel):
+    latency: tuple[float, float] | None = Field(
+        default=None, description="seconds per gateway call, low and high (e.g. [5, 30])"
+    )
+    faults: dict[str, str] | None = Field(
+        default=None, description='malformed answers per function, e.g. {"check": "html"}'
+    )
+    down: bool | None = None
+    rate_limit: tuple[int, float] | None = Field(
+        default=None, description="calls per seconds per account, e.g. [3, 60]"
+    )
+
+
+@router.put("/demo/bhxh", summary="Simulated mode: make the BHXH stand-in slow or broken")
+async def tune_gateway(body: DemoGateway, ctx: CtxDep, audit: AuditDep) -> dict[str, Any]:
+    app = ctx.bhxh_standin
+    if app is None:
+        raise Problem(
+            status=409,
+            slug="no-standin",
+            title="The BHXH gateway is not the in-process stand-in",
+            detail="CCCD_BHXH_URL is set: tune that gateway itself",
+        )
+    state = app.state.gateway
+    known_faults = set(app.state.fault_kinds)
+    if body.latency is not None:
+        low, high = body.latency
+        if not 0 <= low <= high <= 120:
+            raise Problem(
+                status=422, slug="invalid-request", title="latency: 0 <= low <= high <= 120"
+            )
+        state.latency = (low, high)
+    if body.faults is not None:
+        unknown = sorted(set(body.faults.values()) - known_faults)
+        if unknown or not set(body.faults) <= {"token", "check", "history"}:
+            raise Problem(
+                status=422,
+                slug="invalid-request",
+                title="faults: {token|check|history: kind}",
+                detail=f"kinds: {', '.join(sorted(known_faults))}",
+            )
+        state.faults = dict(body.faults)
+    if body.down is not None:
+        state.down = body.down
+    if body.rate_limit is not None:
+        calls, seconds = body.rate_limit
+        if calls < 1 or not 0 < seconds <= 3600:
+            raise Problem(status=422, slug="invalid-request", title="rate_limit: [calls, seconds]")
+        state.rate_limit = (calls, seconds)
+    audit("demo_bhxh", "tuned")
+    return {
+        "latency": list(state.latency),
+        "faults": state.faults,
+        "down": state.down,
+        "rate_limit": list(state.rate_limit) if state.rate_limit else None,
+    }
 
 
 @router.put("/demo/readers/{reader}/card", summary="Simulated mode: put a card on")

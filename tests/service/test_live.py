@@ -343,10 +343,11 @@ def test_gateway_down_insurance_unavailable_identity_served(
     server = start_server(
         tmp_path_factory.mktemp("down"),
         CCCD_BHXH_URL=f"http://127.0.0.1:{closed}",
-        CCCD_BHXH_RETRIES="1",
         CCCD_BHXH_TIMEOUT_SECONDS="1",
         CCCD_BHXH_USERNAME="01001_BV",
         CCCD_BHXH_PASSWORD="x",
+        CCCD_BHXH_OFFICERS="cb01=Nguyễn Thị Tiếp Đón|001190000001",
+        CCCD_BHXH_DESK_OFFICERS="desk-1=cb01",
         CCCD_SIMULATED_LINK="0",
     )
     try:
