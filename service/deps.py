@@ -6,7 +6,6 @@ with the client's address.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
