@@ -134,8 +134,11 @@ def start_cccd(
             "CCCD_DATA_DIR": str(data),
             "CCCD_API_KEYS": ",".join(f"{desk_name(i)}={desk_key(i)}" for i in range(all_desks)),
             "CCCD_SIMULATED_READERS": ",".join(reader_name(i) for i in desks),
-            # each desk owns its reader (on the instance that has it)
-            "CCCD_DESK_READERS": ",".join(f"{desk_name(i)}={reader_name(i)}" for i in desks),
+            # each desk owns its reader (every instance knows every desk; only the instance
+            # with the desk's reader reads its cards)
+            "CCCD_DESK_READERS": ",".join(
+                f"{desk_name(i)}={reader_name(i)}" for i in range(all_desks)
+            ),
             # instances on one database share the audit key (one chain, one subject hash)
             "CCCD_AUDIT_KEY": "the benchmark's audit key, shared by its instances",
             "CCCD_RATE_LIMIT": "1000000",
