@@ -474,8 +474,9 @@ class Store:
         Several instances on one PostgreSQL database each run this: the first to take the
         purge lock (a transaction-level advisory lock) deletes, the others skip the round
         (``skipped``: 1) rather than queue behind it, so every expired row is deleted by
-        exactly one transaction. A round that deleted something is audited."""
-        with self.engine.begin() as conn:
+        exactly one transaction. A round that deleted something is audited in the same
+        transaction: no deletion without its record."""
+        with self._audit_lock, self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 won = conn.execute(text(f"SELECT pg_try_advisory_xact_lock({PURGE_LOCK})"))
                 if not won.scalar():
@@ -491,16 +492,18 @@ class Store:
                     )
                 )
             ).rowcount
-        counts = {"reads": int(reads or 0), "insurance": int(cached or 0), "skipped": 0}
+            counts = {"reads": int(reads or 0), "insurance": int(cached or 0), "skipped": 0}
+            if counts["reads"] or counts["insurance"]:
+                record = AuditEntry(
+                    desk="-",
+                    role="service",
+                    action="purge",
+                    outcome="deleted",
+                    detail=f"{counts['reads']} reads, {counts['insurance']} insurance",
+                    at=now,
+                )
+                self._chain_into(conn, [record])
         if counts["reads"] or counts["insurance"]:
-            self.audit(
-                desk="-",
-                role="service",
-                action="purge",
-                outcome="deleted",
-                detail=f"{counts['reads']} reads, {counts['insurance']} insurance",
-                at=now,
-            )
             self.scrub()
         return counts
 
@@ -633,16 +636,21 @@ class Store:
         if not entries:
             return
         with self._audit_lock, self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
-            previous = conn.execute(
-                select(audit_log.c.mac).order_by(audit_log.c.id.desc()).limit(1)
-            ).scalar()
-            previous = previous or GENESIS_MAC
-            for entry in entries:
-                row = self._audit_row(entry)
-                previous = chain_mac(self.keys.chain, previous, _chain_fields(row))
-                conn.execute(insert(audit_log).values(**row, mac=previous))
+            self._chain_into(conn, entries)
+
+    def _chain_into(self, conn: Connection, entries: list[AuditEntry]) -> None:
+        """Link ``entries`` to the chain's head inside ``conn``'s transaction (the caller
+        holds ``_audit_lock``)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
+        previous = conn.execute(
+            select(audit_log.c.mac).order_by(audit_log.c.id.desc()).limit(1)
+        ).scalar()
+        previous = previous or GENESIS_MAC
+        for entry in entries:
+            row = self._audit_row(entry)
+            previous = chain_mac(self.keys.chain, previous, _chain_fields(row))
+            conn.execute(insert(audit_log).values(**row, mac=previous))
 
     def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
         shown = [s for s in (self.subject(i) for i in entry.id_numbers) if s]
