@@ -53,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from service.audit_key import AuditKeys
+from service.group_commit import GroupCommit
 from service.private_files import private_dir, private_file, private_umask
 
 metadata = MetaData()
@@ -226,6 +227,12 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 GENESIS_MAC = "0" * 64
 
 
+# pg_advisory_xact_lock keys: schema migrations, the purge round, the audit chain's head.
+MIGRATE_LOCK = 4242420009
+PURGE_LOCK = 4242420010
+AUDIT_LOCK = 4242420013
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -338,6 +345,12 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
         self._audit_lock = threading.Lock()
+        # Audit records are committed in groups: each caller's records are written by one
+        # writer thread, many callers' in one chained transaction, and no caller goes on
+        # before the transaction holding its records has committed (service.group_commit).
+        self.audit_writer: GroupCommit[list[AuditEntry]] = GroupCommit(
+            self._commit_audit_groups, name="audit-writer"
+        )
 
     @property
     def dialect(self) -> str:
@@ -359,7 +372,7 @@ class Store:
         with private_umask(), self._lock, self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # several service processes may start together against one database
-                conn.execute(text("SELECT pg_advisory_xact_lock(4242420009)"))
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})"))
             schema_migrations.create(conn, checkfirst=True)
             done = set(conn.execute(select(schema_migrations.c.version)).scalars())
             for version, description, step in MIGRATIONS:
@@ -382,6 +395,7 @@ class Store:
         return int(value or 0)
 
     def close(self) -> None:
+        self.audit_writer.close()
         self.engine.dispose()
 
     # -- subject hashing ------------------------------------------------------------------
@@ -476,8 +490,18 @@ class Store:
 
     def purge(self, *, now: datetime) -> dict[str, int]:
         """Delete reads past their retention deadline and insurance answers past theirs (or
-        from past days), then leave nothing of them in the file, its WAL or journal."""
-        with self.engine.begin() as conn:
+        from past days), then leave nothing of them in the file, its WAL or journal.
+
+        Several instances on one PostgreSQL database each run this: the first to take the
+        purge lock (a transaction-level advisory lock) deletes, the others skip the round
+        (``skipped``: 1) rather than queue behind it, so every expired row is deleted by
+        exactly one transaction. A round that deleted something is audited in the same
+        transaction: no deletion without its record."""
+        with self._audit_lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                won = conn.execute(text(f"SELECT pg_try_advisory_xact_lock({PURGE_LOCK})"))
+                if not won.scalar():
+                    return {"reads": 0, "insurance": 0, "skipped": 1}
             reads = conn.execute(
                 delete(card_reads).where(card_reads.c.expires_at <= _naive(now))
             ).rowcount
@@ -489,7 +513,17 @@ class Store:
                     )
                 )
             ).rowcount
-        counts = {"reads": int(reads or 0), "insurance": int(cached or 0)}
+            counts = {"reads": int(reads or 0), "insurance": int(cached or 0), "skipped": 0}
+            if counts["reads"] or counts["insurance"]:
+                record = AuditEntry(
+                    desk="-",
+                    role="service",
+                    action="purge",
+                    outcome="deleted",
+                    detail=f"{counts['reads']} reads, {counts['insurance']} insurance",
+                    at=now,
+                )
+                self._chain_into(conn, [record])
         if counts["reads"] or counts["insurance"]:
             self.scrub()
         return counts
@@ -582,38 +616,62 @@ class Store:
         id_numbers: tuple[str, ...] = (),
         client: str | None = None,
     ) -> None:
-        self.audit_many(
-            [
-                AuditEntry(
-                    desk=desk,
-                    action=action,
-                    outcome=outcome,
-                    id_number=id_number,
-                    detail=detail,
-                    at=at,
-                    role=role,
-                    id_numbers=id_numbers,
-                    client=client,
-                )
-            ]
-        )
+        """One audit record; returns once it is committed."""
+        self.audit_many([AuditEntry(**_fields_of(locals()))])
+
+    async def audit_async(
+        self,
+        *,
+        desk: str,
+        action: str,
+        outcome: str,
+        id_number: str | None = None,
+        detail: str | None = None,
+        at: datetime | None = None,
+        role: str | None = None,
+        id_numbers: tuple[str, ...] = (),
+        client: str | None = None,
+    ) -> None:
+        """``audit`` from the event loop: waits for the commit without holding a thread."""
+        await self.audit_many_async([AuditEntry(**_fields_of(locals()))])
 
     def audit_many(self, entries: list[AuditEntry]) -> None:
-        """Write records in one transaction, each chained to the one before; on disk when
-        this returns. Across instances on PostgreSQL an advisory lock orders the writers."""
+        """Write records, each chained to the one before; on disk when this returns. The
+        records go in one transaction with whatever other callers' records are waiting
+        (group commit)."""
+        if entries:
+            self.audit_writer.write(list(entries))
+
+    async def audit_many_async(self, entries: list[AuditEntry]) -> None:
+        """``audit_many`` from the event loop: waits for the commit without a thread."""
+        if entries:
+            await self.audit_writer.write_async(list(entries))
+
+    def _commit_audit_groups(self, groups: list[list[AuditEntry]]) -> None:
+        self._write_chained([entry for group in groups for entry in group])
+
+    def _write_chained(self, entries: list[AuditEntry]) -> None:
+        """Write records in one transaction, each chained to the one before. Across
+        instances on PostgreSQL an advisory lock orders the writers: the chain's head is read
+        once per batch, under the lock."""
         if not entries:
             return
         with self._audit_lock, self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(4242420013)"))
-            previous = conn.execute(
-                select(audit_log.c.mac).order_by(audit_log.c.id.desc()).limit(1)
-            ).scalar()
-            previous = previous or GENESIS_MAC
-            for entry in entries:
-                row = self._audit_row(entry)
-                previous = chain_mac(self.keys.chain, previous, _chain_fields(row))
-                conn.execute(insert(audit_log).values(**row, mac=previous))
+            self._chain_into(conn, entries)
+
+    def _chain_into(self, conn: Connection, entries: list[AuditEntry]) -> None:
+        """Link ``entries`` to the chain's head inside ``conn``'s transaction (the caller
+        holds ``_audit_lock``)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
+        previous = conn.execute(
+            select(audit_log.c.mac).order_by(audit_log.c.id.desc()).limit(1)
+        ).scalar()
+        previous = previous or GENESIS_MAC
+        for entry in entries:
+            row = self._audit_row(entry)
+            previous = chain_mac(self.keys.chain, previous, _chain_fields(row))
+            conn.execute(insert(audit_log).values(**row, mac=previous))
 
     def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
         shown = [s for s in (self.subject(i) for i in entry.id_numbers) if s]
@@ -714,6 +772,10 @@ class Store:
             )
             count += 1
         return count
+
+
+def _fields_of(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in arguments.items() if k != "self"}
 
 
 def _read(row: Any) -> ReadRecord:

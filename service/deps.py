@@ -6,7 +6,6 @@ with the client's address.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -154,9 +153,10 @@ class Audit:
         id_numbers: tuple[str, ...] = (),
         detail: str | None = None,
     ) -> None:
-        """From an async route: the database write must not stall the event loop."""
-        await asyncio.to_thread(
-            self, action, outcome, id_number=id_number, id_numbers=id_numbers, detail=detail
+        """From an async route: waits for the (group) commit without stalling the event loop
+        or holding a thread."""
+        await self.store.audit_many_async(
+            [self.entry(action, outcome, id_number=id_number, id_numbers=id_numbers, detail=detail)]
         )
 
 

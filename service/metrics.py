@@ -34,6 +34,12 @@ class Metrics:
             registry=r,
             buckets=(10, 20, 40, 80, 120, 200, 400, 800),
         )
+        self.scan_cpu = Counter(
+            "cccd_scan_cpu_seconds",
+            "CPU time of card reads and their verification (with simulated readers this "
+            "includes the simulated chip's own work)",
+            registry=r,
+        )
         self.queue = Gauge("cccd_scan_queue", "Scans waiting, per reader", ["reader"], registry=r)
         self.gateway_seconds = Histogram(
             "cccd_gateway_seconds",

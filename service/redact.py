@@ -39,6 +39,7 @@ class SensitiveValues:
 
     def add(self, *values: str | None) -> None:
         with self._lock:
+            added = False
             for value in values:
                 if not value or len(value.strip()) < 3:
                     continue
@@ -50,11 +51,13 @@ class SensitiveValues:
                     vntext.normalize(value).upper(),
                 }:
                     if len(form) >= 3:
+                        added = added or form not in self._values
                         self._values[form] = time.monotonic()
                         self._values.move_to_end(form)
             while len(self._values) > self._limit:
                 self._values.popitem(last=False)
-            self._pattern = None
+            if added:  # a name seen again does not cost a new pattern
+                self._pattern = None
 
     def purge(self, max_age: float) -> int:
         """Forget names seen longer ago than ``max_age`` seconds: this list is personal data

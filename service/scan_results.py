@@ -94,8 +94,7 @@ async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[st
     else:
         result["unverified_identity"] = unverified
         result["clerk_message"] = NOT_GENUINE
-    await asyncio.to_thread(
-        ctx.store.audit,
+    await ctx.store.audit_async(
         desk=scan.desk,
         role="desk",
         action="scan",

@@ -1,8 +1,10 @@
 """Scans: one read at a time per reader, others queued; states ``queued`` -> ``reading`` ->
 ``verifying`` -> ``done`` | ``failed``, with progress published as server-sent events.
 
-A worker task per reader takes scans from its queue and runs the blocking card I/O in a
-thread (``asyncio.to_thread``), so a slow card never stalls other desks' requests.
+A worker task per reader takes scans from its queue and runs the blocking card I/O and the
+verification on that reader's own thread (``ReaderThreads``), never on the event loop and
+never on the shared pool the database and audit writes use: fifty readers each sleeping
+through a card's link time cannot starve a lookup.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -127,6 +130,30 @@ OnDone = Callable[[Scan, ScanOutcome], Awaitable[dict[str, Any]]]
 OnFailed = Callable[[Scan, str], Awaitable[None]]
 
 
+class ReaderThreads:
+    """A small thread pool per reader for its blocking card I/O. One read runs at a time per
+    reader (the scan worker sees to that); the second thread lets the next read start when an
+    aborted read's thread has not come back yet."""
+
+    def __init__(self, threads_per_reader: int = 2) -> None:
+        self.threads_per_reader = threads_per_reader
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+
+    def run(self, reader_name: str, fn: Callable[[], Any]) -> asyncio.Future[Any]:
+        pool = self._pools.get(reader_name)
+        if pool is None:
+            pool = ThreadPoolExecutor(
+                self.threads_per_reader, thread_name_prefix=f"reader-{len(self._pools) + 1}"
+            )
+            self._pools[reader_name] = pool
+        return asyncio.get_running_loop().run_in_executor(pool, fn)
+
+    def shutdown(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
+
+
 class ScanManager:
     def __init__(
         self,
@@ -157,6 +184,7 @@ class ScanManager:
         self._queues: dict[str, asyncio.Queue[Scan]] = {}
         self._pending: dict[str, list[Scan]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self.threads = ReaderThreads()
 
     # -- lifecycle ------------------------------------------------------------------------
     async def stop(self) -> None:
@@ -166,6 +194,7 @@ class ScanManager:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._workers.clear()
+        self.threads.shutdown()
 
     def _worker_for(self, name: str) -> asyncio.Queue[Scan]:
         if name not in self._queues:
@@ -315,10 +344,16 @@ class ScanManager:
                 last_sent[0] = now
                 loop.call_soon_threadsafe(self._publish, scan)
 
+        def timed_read() -> Any:
+            started = time.thread_time()
+            try:
+                return scanner.read(transport, scan.access.keys, progress=progress)
+            finally:
+                self.metrics.scan_cpu.inc(time.thread_time() - started)
+
         try:
             card = await asyncio.wait_for(
-                asyncio.to_thread(scanner.read, transport, scan.access.keys, progress=progress),
-                self.read_timeout,
+                self.threads.run(scan.reader, timed_read), self.read_timeout
             )
         except TimeoutError:
             reader.abort(transport)
@@ -337,13 +372,16 @@ class ScanManager:
         scan.progress["bytes_done"] = card.stats.bytes_received
         scan.state = "verifying"
         self._publish(scan)
-        outcome = await asyncio.to_thread(
-            scanner.verify_read,
-            card,
-            self.trust,
-            qr=scan.access.qr,
-            require_anchor=self.require_anchor,
-        )
+        def timed_verify() -> ScanOutcome:
+            started = time.thread_time()
+            try:
+                return scanner.verify_read(
+                    card, self.trust, qr=scan.access.qr, require_anchor=self.require_anchor
+                )
+            finally:
+                self.metrics.scan_cpu.inc(time.thread_time() - started)
+
+        outcome = await self.threads.run(scan.reader, timed_verify)
         self.metrics.read_seconds.observe(outcome.read_seconds)
         self.metrics.verify_seconds.observe(outcome.verify_seconds)
         self.metrics.apdus.observe(outcome.apdus)
@@ -359,7 +397,8 @@ class ScanManager:
         deadline = time.monotonic() + self.card_wait_seconds
         while True:
             try:
-                return await asyncio.to_thread(reader.connect)
+                transport = await self.threads.run(scan.reader, reader.connect)
+                return transport
             except NoCardYet:
                 pass
             except CardError as exc:

@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -85,10 +86,7 @@ def serve(args: argparse.Namespace) -> int:
             f"http://{_url_host(settings.host)}:{settings.port}/api/v1/readers",
             flush=True,
         )
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    elif logging.getLogger().level > logging.INFO:
-        logging.getLogger().setLevel(logging.INFO)
+    setup_logging()
     install()
     restrict_umask()  # the database, its WAL and every file the service writes: 0600
     try:
@@ -98,14 +96,10 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     scheme = "https" if settings.tls else "http"
     print(f"Desk page (bàn tiếp đón): {desk_url(settings.host, settings.port, scheme)}", flush=True)
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=3,
-        server_header=False,
-        proxy_headers=False,  # X-Forwarded-For is ours to trust or not (CCCD_TRUSTED_PROXIES)
+        settings.host,
+        settings.port,
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         # /api/v1/ws: the websockets library through uvicorn's sans-I/O protocol (fails
@@ -116,6 +110,31 @@ def serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0
+
+
+def setup_logging() -> None:
+    """INFO to stderr unless the embedding program configured logging already."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    elif logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+
+
+def uvicorn_config(app: Any, host: str, port: int, **extra: Any) -> Any:
+    """The one place the server's uvicorn settings live (the benchmark's reference app runs
+    under exactly these)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=3,
+        server_header=False,
+        proxy_headers=False,  # X-Forwarded-For is ours to trust or not (CCCD_TRUSTED_PROXIES)
+        **extra,  # TLS and the WebSocket settings the service adds
+    )
 
 
 def _url_host(host: str) -> str:

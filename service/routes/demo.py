@@ -7,6 +7,8 @@ the API only when ``settings.simulated``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -110,7 +112,7 @@ async def put_card(
     from fixtures.faults import fault_name
 
     target.insert(chip, faults=tuple(fault_name(f) for f in faults))
-    audit("demo_card", "inserted", id_number=body.id_number)
+    await audit.in_thread("demo_card", "inserted", id_number=body.id_number)
     return target.describe()
 
 
@@ -159,7 +161,7 @@ def _demo_faults(body: DemoCard) -> list[Any]:
 
 
 def _build_chip(id_number: str, faults: list[Any], realistic_link: bool) -> Any:
-    from fixtures.cards import chip_for_citizen
+    from fixtures.cards import build_card, chip_for_card
     from fixtures.citizens import citizen
     from fixtures.link import CONTACTLESS_424
 
@@ -167,4 +169,26 @@ def _build_chip(id_number: str, faults: list[Any], realistic_link: bool) -> Any:
     options: dict[str, Any] = {}
     if realistic_link:
         options.update(link=CONTACTLESS_424, sleep_for_link=True)
-    return chip_for_citizen(id_number, faults=faults, **options)
+    if all(isinstance(f, str) for f in faults):  # content faults only: the card is a constant
+        card = _content_card(id_number, tuple(sorted(faults)))
+    else:  # behaviour faults keep state per chip
+        card = build_card(id_number, faults=faults)
+    return chip_for_card(card, **options)
+
+
+_CARD_LOCK = threading.Lock()
+
+
+def _content_card(id_number: str, faults: tuple[str, ...]) -> Any:
+    """Building a card (face image, signed SOD) costs tens of milliseconds; the files of a
+    citizen's card with the same content faults never change, so they are built once (under
+    a lock: fifty desks putting the same card at once build it once)."""
+    with _CARD_LOCK:
+        return _build_content_card(id_number, faults)
+
+
+@functools.lru_cache(maxsize=64)
+def _build_content_card(id_number: str, faults: tuple[str, ...]) -> Any:
+    from fixtures.cards import build_card
+
+    return build_card(id_number, faults=faults)

@@ -134,7 +134,8 @@ def test_purge_removes_expired_reads_and_old_insurance(store: Store) -> None:
         "v": 2,
     }
     counts = store.purge(now=NOW + timedelta(days=1))
-    assert counts == {"reads": 1, "insurance": 1}
+    assert counts == {"reads": 1, "insurance": 1, "skipped": 0}
+    assert [r.action for r in store.audit_records()] == ["purge"]
     assert store.latest_read("017072769692", now=NOW + timedelta(days=1)) is not None
     assert store.cached_insurance("001185483324", NOW.date(), now=NOW) is None
 
