@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from reader.session import ReadOptions
 
 MAX_ATR_INFO = 1024
+SHORT_ANSWER = 258
+SM_OVERHEAD = 48  # DO'87' header, padding and indicator, DO'99', DO'8E', SW: at most 44
 RECOVERY_CAUSES = ("extended_length", "card_lost", "different_card")
 
 
@@ -75,12 +77,17 @@ class ReaderProfile:
     def options(self, base: ReadOptions) -> ReadOptions:
         """``base`` with what is known applied: no failed probe on a known reader."""
         extended = self.extended_length
-        if extended is None and self.atr_info is not None:
-            extended = self.atr_info.extended_length
+        max_read = self.max_read
+        if self.atr_info is not None:
+            if extended is None:
+                extended = self.atr_info.extended_length
+            response = self.atr_info.max_response
+            if max_read is None and response is not None and response > SHORT_ANSWER:
+                max_read = response - SM_OVERHEAD  # what fits its answer under SM
         return replace(
             base,
             extended_length=extended if base.extended_length is None else base.extended_length,
-            max_read=self.max_read if base.max_read is None else base.max_read,
+            max_read=max_read if base.max_read is None else base.max_read,
             read_atr_info=base.read_atr_info or not self.atr_info_checked,
         )
 
