@@ -108,4 +108,7 @@ def _build_chip(id_number: str, faults: list[Any], realistic_link: bool) -> Any:
     options: dict[str, Any] = {}
     if realistic_link:
         options.update(link=CONTACTLESS_424, sleep_for_link=True)
-    return chip_for_citizen(id_number, faults=faults, **options)
+    from fixtures.quirks import quirky
+
+    # Reader quirks (extended_apdu_error, t0, lost_at=K:MS ...) wrap the chip like a reader.
+    return quirky(chip_for_citizen(id_number, faults=faults, **options), faults)
