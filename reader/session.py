@@ -413,7 +413,7 @@ def _read_card_access(transport: Transport) -> bytes | None:
 ATR_INFO_FID = 0x2F01
 
 
-def _read_atr_info(transport: Transport) -> tuple[AtrInfo | None, bool]:
+def read_atr_info(transport: Transport) -> tuple[AtrInfo | None, bool]:
     """EF.ATR/INFO from the MF, plain, before access control: (what it says, whether the
     look-up got an answer). Absent, refused or malformed: (None, True); a chip answering
     garbage is not worth failing a read for."""
@@ -462,7 +462,7 @@ def open_session(
         if access.card_access is not None:
             access.pace_offered = _pace_offered(access.card_access)
         if options.read_atr_info:
-            access.atr_info, access.atr_info_read = _read_atr_info(counted)
+            access.atr_info, access.atr_info_read = read_atr_info(counted)
     if access.pace_offered and not options.allow_pace:
         access.fallback_reason = "PACE offered; the caller asked for BAC"
     elif access.pace_offered:
@@ -581,5 +581,6 @@ __all__ = [
     "Session",
     "is_extended",
     "open_session",
+    "read_atr_info",
     "reopen_session",
 ]

@@ -5,8 +5,12 @@ card reset at the end of every session."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +29,7 @@ from verify.check import check_card
 pytestmark = pytest.mark.pcsc
 
 AT = datetime(2026, 11, 28, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 SELECT_CARD_ACCESS = bytes.fromhex("00A4020C02011C")
 
 
@@ -142,3 +147,67 @@ def test_card_not_back_in_time_fails_clearly(vpcd: VpcdCard, card: Card) -> None
         read_card(transport, CANKey(card.can), resume_wait=1.0)
     assert 1.0 <= time.monotonic() - started < 5
     vpcd.remove()
+
+
+def _cccd(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli.main", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cccd_readers_probe_shows_the_quirk_and_what_was_learned(
+    vpcd: VpcdCard, card: Card, tmp_path: Path
+) -> None:
+    quirk = ExtendedApduFails(chip_for_card(card))
+    put_card(vpcd, quirk)
+    before = _cccd("readers", "--probe", data_dir=tmp_path)
+    assert before.returncode == 0, before.stderr
+    text = before.stdout
+    assert READER in text and "connected with T=1" in text
+    assert "tried: fails at the reader" in text
+    assert "learned: nothing yet" in text
+
+    read = _cccd(
+        "read",
+        "--reader",
+        READER,
+        "--id-number",
+        card.citizen.id_number,
+        "--json",
+        data_dir=tmp_path,
+    )
+    assert read.returncode in (0, 1), read.stderr
+    assert "short commands" in read.stderr
+    assert (tmp_path / "readers.json").is_file()
+
+    after = _cccd("readers", "--probe", "--json", data_dir=tmp_path)
+    (entry,) = [e for e in json.loads(after.stdout) if e["name"] == READER]
+    assert entry["extended_length_tried"].startswith("fails at the reader")
+    (learned,) = entry["learned"]
+    assert learned["extended_length"] is False and learned["recoveries"] == {"extended_length": 1}
+    assert learned["atr"] == quirk.atr.hex().upper()
+    assert card.citizen.id_number not in after.stdout
+
+
+def test_cccd_read_resumes_when_the_card_comes_back(
+    vpcd: VpcdCard, card: Card, tmp_path: Path
+) -> None:
+    quirk = CardLostFor(chip_for_card(card), apdu=12, seconds=0.6)
+    put_card(vpcd, quirk)
+    done = _cccd(
+        "read",
+        "--reader",
+        READER,
+        "--id-number",
+        card.citizen.id_number,
+        "--json",
+        data_dir=tmp_path,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "hold it still on the reader" in done.stderr and "reading on" in done.stderr
+    assert json.loads(done.stdout)["identity"]["id_number"] == card.citizen.id_number
