@@ -51,6 +51,7 @@ READ_TIMEOUT = Problem(
     clerk_message="Đọc thẻ quá lâu: nhấc thẻ lên, đặt lại và đọc lại",
     extra={"retry": True},
 )
+HOLD_STILL = "Giữ yên thẻ trên đầu đọc"
 NOT_GENUINE = "Thẻ không xác thực được: không dùng dữ liệu này, kiểm tra giấy tờ gốc"
 
 
@@ -126,6 +127,7 @@ class Scan:
         return {
             "reason": self.pause_reason,
             "resume_deadline": self.resume_deadline.isoformat() if self.resume_deadline else None,
+            "clerk_message": HOLD_STILL,
         }
 
     def touch(self) -> None:

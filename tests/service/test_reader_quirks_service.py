@@ -133,6 +133,7 @@ def test_card_lost_in_the_middle_of_dg2_for_500_ms_resumes(server: LiveServer) -
     events = [d for k, d in listener.events if k == "scan" and d["id"] == scan_id]
     pause = next(d for d in events if d["state"] == "paused")
     assert pause["reason"] == "card_lost" and pause["resume_deadline"]
+    assert pause["clerk_message"] == "Giữ yên thẻ trên đầu đọc"
     if paused:  # seen by polling too (the pause is only half a second)
         assert paused[0]["reason"] == "card_lost"
         assert paused[0]["progress"]["file"] == "DG2"
