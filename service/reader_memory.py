@@ -54,6 +54,7 @@ class ReaderMemory:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
         self._entries: dict[tuple[str, bytes], Entry] = {}
         if path is not None:
             self._entries = _load(path)
@@ -80,17 +81,18 @@ class ReaderMemory:
             profile=profile,
             updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        with self._lock:
-            self._entries.pop((reader, entry.atr), None)
-            self._entries[(reader, entry.atr)] = entry
-            while len(self._entries) > MAX_ENTRIES:
-                del self._entries[next(iter(self._entries))]
-            snapshot = [e.to_json() for e in self._entries.values()]
-        if self.path is not None:
-            try:
-                _save(self.path, snapshot)
-            except OSError as exc:
-                log.warning("cannot save what was learned about the readers: %s", exc.strerror)
+        with self._save_lock:  # one writer at a time, the newest snapshot last
+            with self._lock:
+                self._entries.pop((reader, entry.atr), None)
+                self._entries[(reader, entry.atr)] = entry
+                while len(self._entries) > MAX_ENTRIES:
+                    del self._entries[next(iter(self._entries))]
+                snapshot = [e.to_json() for e in self._entries.values()]
+            if self.path is not None:
+                try:
+                    _save(self.path, snapshot)
+                except OSError as exc:
+                    log.warning("cannot save what was learned about the readers: %s", exc.strerror)
 
     def entries(self) -> list[Entry]:
         with self._lock:
