@@ -8,6 +8,10 @@ Run (pcscd with vsmartcard-vpcd running, reader ``Virtual PCD 00 00`` free)::
 
     .venv/bin/python -m bench.reader_quirks [--citizen ID] [--link 424]
 
+``--in-process`` reads through the quirk in process instead (a transport with only
+``transmit`` and ``close``; no pcscd needed), where every APDU -- GET RESPONSEs included --
+passes the reader's counter.
+
 Wall time includes the link model's sleeps, pcscd's presence poll after a card loss, and the
 reader's one-second check whether a failed command means the card left.
 """
@@ -68,6 +72,46 @@ QUIRKS: dict[str, Callable[[Any], Any]] = {
     ),
     "card lost 500 ms at APDU 13": lambda chip: CardLostFor(chip, apdu=13, seconds=0.5),
 }
+
+
+class _Bare:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def transmit(self, apdu: bytes) -> bytes:
+        answer: bytes = self.inner.transmit(apdu)
+        return answer
+
+    def close(self) -> None:
+        pass
+
+
+def run_in_process(citizen: str, link: str) -> list[Result]:
+    card = build_card(citizen)
+    key = CANKey(card.can)
+    results = []
+    for name, make in QUIRKS.items():
+        profile = ReaderProfile()
+        for which in ("first", "second"):
+            chip = chip_for_card(card, link=LINKS[link], sleep_for_link=True)
+            served = make(chip)
+            started = time.perf_counter()
+            result = read_card(_Bare(served), key, profile=profile)
+            wall = time.perf_counter() - started
+            assert result.complete, name
+            profile = result.profile(profile)
+            results.append(
+                Result(
+                    quirk=name,
+                    read=which,
+                    apdus=result.stats.apdus,
+                    wire=served.apdus if served is not chip else chip.counters.apdus,
+                    wall=wall,
+                    recoveries=tuple(result.recoveries),
+                    protocol="T=0" if isinstance(served, T0Card) else "T=1",
+                )
+            )
+    return results
 
 
 def run(citizen: str, link: str) -> list[Result]:
@@ -133,8 +177,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--citizen", default=load_citizens()[1].id_number)
     parser.add_argument("--link", default="424", choices=sorted(LINKS))
+    parser.add_argument("--in-process", action="store_true", help="no pcscd: in process")
     args = parser.parse_args()
-    print(markdown(run(args.citizen, args.link)))
+    runner = run_in_process if args.in_process else run
+    print(markdown(runner(args.citizen, args.link)))
     return 0
 
 
