@@ -5,12 +5,13 @@ Public API (ARCHITECTURE.md): ``Transport``, ``ReplayTransport``, ``BACKey``, ``
 ``keys_for_id_number``, ``open_session``, ``read_card``, ``lds.parse_*``.
 """
 
-from reader.card import CardRead, IncompleteReadError, ReadStats, read_card
+from reader.card import CardRead, IncompleteReadError, ReadEvent, ReadStats, read_card
 from reader.chipauth import AuthOutcome
 from reader.errors import (
     AccessDeniedError,
     CardError,
     CardRemovedError,
+    ExtendedLengthError,
     ParseError,
     ProtocolError,
     SecureMessagingError,
@@ -20,6 +21,7 @@ from reader.errors import (
     UnsupportedError,
 )
 from reader.keys import AccessKey, BACKey, CANKey, InvalidKeyError, keys_for_id_number
+from reader.profile import ReaderProfile
 from reader.session import ReadOptions, Session, open_session
 from reader.transport import ReplayTransport, Transport
 
@@ -34,12 +36,15 @@ __all__ = [
     "CardError",
     "CardRead",
     "CardRemovedError",
+    "ExtendedLengthError",
     "IncompleteReadError",
     "InvalidKeyError",
     "ParseError",
     "ProtocolError",
+    "ReadEvent",
     "ReadOptions",
     "ReadStats",
+    "ReaderProfile",
     "ReplayTransport",
     "SecureMessagingError",
     "Session",

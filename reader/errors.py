@@ -4,7 +4,8 @@ Every failure the reader reports is a ``CardError``::
 
     CardError
     ├── TransportError          no reader, no card, card removed, PC/SC failure, timeout
-    │   ├── CardRemovedError    the card left the field during a command
+    │   ├── CardRemovedError    the card left the field (or was reset) during a command
+    │   ├── ExtendedLengthError the reader failed an extended-length APDU (no status word)
     │   └── TransportTimeoutError  the card or reader did not answer in time
     ├── ProtocolError           malformed APDU/TLV/ASN.1 from the card
     │   └── SecureMessagingError   bad MAC, missing DO99/DO8E, SSC mismatch, unprotected answer
@@ -29,6 +30,11 @@ class TransportError(CardError):
 
 class CardRemovedError(TransportError):
     """The card was removed (or lost power) while we were talking to it."""
+
+
+class ExtendedLengthError(TransportError):
+    """An extended-length APDU failed at the transport (a reader error, not a status word):
+    the chip may or may not have processed it, so secure messaging is out of step."""
 
 
 class TransportTimeoutError(TransportError):

@@ -51,6 +51,10 @@ FILES: dict[str, FileInfo] = {
     },
 }
 
+# EF.ATR/INFO (ISO/IEC 7816-4 §12.7.1) in the MF. Last, so SFI 01 still finds DG1 first; the
+# reader selects it by FID only.
+FILES["ATRInfo"] = FileInfo("ATRInfo", 0x2F01, 0x01, None)
+
 TAG_TO_NAME = {info.tag: name for name, info in FILES.items() if info.tag is not None}
 
 # Files that need Extended Access Control (terminal authentication): never read them.

@@ -10,15 +10,22 @@ card, card removed, reader busy, PC/SC daemon not running, timeout).
 Design points:
 
 * T=1 is preferred; T=0 is used when the card offers nothing else, with GET RESPONSE for
-  61xx and the command re-issued with the right Le for 6Cxx (ISO/IEC 7816-3 §10.3.3).
+  61xx and the command re-issued with the right Le for 6Cxx (ISO/IEC 7816-3 §10.3.3,
+  ``reader.t0``).
 * The card is held with ``SCARD_SHARE_EXCLUSIVE`` for the life of the transport (one read):
   no other application can interleave commands and break secure messaging.
 * Transmits run in a worker thread under our own deadline: vpcd (and some drivers) never
   time out, a card that stops answering would block forever.
-* Extended length: decided from the ATR's card-capabilities byte when it says so; otherwise
-  the session's read ladder probes. An extended APDU the reader cannot carry is answered with
-  a synthetic ``6700`` (what a chip refusing extended length answers), so the ladder steps
-  down the same way.
+* Extended length: decided from the ATR's card-capabilities byte when it says so (or by the
+  caller, from what an earlier read on this reader learned); otherwise the session's read
+  ladder probes. An extended APDU the reader fails (a CCID error, not a status word) raises
+  ``ExtendedLengthError``: the card may have run it, so ``read_card`` resets the card
+  (``reconnect``) and opens access control again. Once known not to work, extended APDUs
+  are answered with a synthetic ``6700`` without being sent, so the ladder steps down.
+* ``close()`` resets the card (``SCARD_RESET_CARD``): the next session starts at power-up,
+  not inside the old secure messaging (whose first plain command would get 6982).
+* ``reconnect()`` waits (bounded) for a card on the reader and connects to it afresh: after
+  the card left mid-read, or to reset it.
 """
 
 from __future__ import annotations
@@ -33,7 +40,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
-from reader.errors import CardRemovedError, TransportError, TransportTimeoutError
+from reader.errors import (
+    CardRemovedError,
+    ExtendedLengthError,
+    TransportError,
+    TransportTimeoutError,
+)
+from reader.t0 import t0_transmit
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +55,6 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0  # seconds for one APDU; a full DG2 in one extended read fits easily
 REMOVAL_CHECK_SECONDS = 1.0  # pcscd polls presence every 400 ms
 WRONG_LENGTH = b"\x67\x00"
-MAX_T0_ROUNDS = 64
 
 # PC/SC return codes (pcsc-lite pcsclite.h; the same values as WinSCard).
 SCARD_S_SUCCESS = 0x00000000
@@ -286,10 +298,13 @@ class PCSCTransport:
         timeout: float = DEFAULT_TIMEOUT,
         shared: bool = False,
         connect_timeout: float = 5.0,
+        extended_length: bool | None = None,
     ) -> None:
         s = scard()
         self.reader_name = reader_name
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._share = s.SCARD_SHARE_SHARED if shared else s.SCARD_SHARE_EXCLUSIVE
         self._worker = _Worker(f"pcsc:{reader_name}")
         self._closed = False
         self._hung = False
@@ -299,25 +314,33 @@ class PCSCTransport:
             if reader_name not in names:
                 known = ", ".join(repr(n) for n in names) or "none"
                 raise NoReaderError(f"reader {reader_name!r} is not connected (readers: {known})")
-            share = s.SCARD_SHARE_SHARED if shared else s.SCARD_SHARE_EXCLUSIVE
             self._handle, self._protocol = self._worker.call(
-                lambda: self._connect(share), connect_timeout
+                lambda: self._connect(self._share), connect_timeout
             )
             self._card_state = self._worker.call(self._reader_state, connect_timeout)
         except BaseException:
             self._release(disconnect=False)
             raise
-        self.atr = self._card_state[1]
-        self.atr_info = parse_atr(self.atr)
-        # T=0 carries no extended APDUs without ENVELOPE, which we do not implement.
-        self.extended_length: bool | None = (
-            False if self._protocol == s.SCARD_PROTOCOL_T0 else self.atr_info.extended_length
-        )
+        self._known_extended = extended_length
+        self._after_connect()
         log.debug(
             "connected to %s with %s, extended length %s",
             reader_name,
             self.protocol,
             self.extended_length,
+        )
+
+    def _after_connect(self) -> None:
+        s = scard()
+        self.atr = self._card_state[1]
+        self.atr_info = parse_atr(self.atr)
+        # T=0 carries no extended APDUs without ENVELOPE, which we do not implement.
+        self.extended_length: bool | None = (
+            False
+            if self._protocol == s.SCARD_PROTOCOL_T0
+            else self._known_extended
+            if self._known_extended is not None
+            else self.atr_info.extended_length
         )
 
     @property
@@ -371,10 +394,13 @@ class PCSCTransport:
                 raise CardRemovedError(
                     f"the card was removed from reader {self.reader_name!r} during a command"
                 ) from exc
-            if extended and self.extended_length is None:
+            if extended and self.extended_length is not False:
                 log.info("extended APDU failed at the reader (%s): using short APDUs", exc)
                 self.extended_length = False
-                return WRONG_LENGTH
+                self._known_extended = False
+                raise ExtendedLengthError(
+                    f"reader {self.reader_name!r} failed an extended-length command: {exc}"
+                ) from exc
             raise
         if (
             extended
@@ -404,20 +430,7 @@ class PCSCTransport:
 
     def _transmit_t0(self, apdu: bytes) -> bytes:
         """ISO/IEC 7816-3 §10.3.3: collect 61xx with GET RESPONSE, re-issue on 6Cxx."""
-        answer = self._send(apdu)
-        data = bytearray()
-        for _ in range(MAX_T0_ROUNDS):
-            sw1, sw2 = answer[-2], answer[-1]
-            if sw1 == 0x6C and len(apdu) >= 5:
-                apdu = apdu[:-1] + bytes([sw2]) if len(apdu) > 5 else apdu[:4] + bytes([sw2])
-                answer = self._send(apdu)
-                continue
-            if sw1 == 0x61:
-                data += answer[:-2]
-                answer = self._send(bytes([apdu[0] & 0x03, 0xC0, 0x00, 0x00, sw2]))
-                continue
-            return bytes(data) + answer
-        raise TransportError("the card keeps asking for GET RESPONSE")
+        return t0_transmit(self._send, apdu)
 
     def _card_removed(self) -> bool:
         """After a failed command: did the card leave? Waits (bounded) for pcscd to notice."""
@@ -448,8 +461,47 @@ class PCSCTransport:
                 return True
             state &= ~s.SCARD_STATE_CHANGED
 
+    def reconnect(self, timeout: float = 10.0) -> bool:
+        """Connect to the card on the reader afresh, waiting up to ``timeout`` seconds for
+        one: a warm reset when the card stayed (SCardReconnect with SCARD_RESET_CARD), else a
+        new connection once a card is back. False when none came in time."""
+        if self._closed or self._hung:
+            return False
+        s = scard()
+        deadline = time.monotonic() + timeout
+
+        def warm_reset() -> int:
+            hresult, protocol = s.SCardReconnect(
+                self._handle, self._share, self._protocol, s.SCARD_RESET_CARD
+            )
+            if hresult == SCARD_S_SUCCESS:
+                self._protocol = int(protocol)
+            return int(hresult)
+
+        if self._worker.call(warm_reset, self.connect_timeout) == SCARD_S_SUCCESS:
+            self._card_state = self._worker.call(self._reader_state, self.connect_timeout)
+            self._after_connect()
+            return True
+        handle = self._handle
+        self._worker.call(lambda: s.SCardDisconnect(handle, s.SCARD_LEAVE_CARD), 5.0)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                self._handle, self._protocol = self._worker.call(
+                    lambda: self._connect(self._share), self.connect_timeout
+                )
+            except (NoCardError, CardRemovedError, CardUnresponsiveError, ReaderBusyError):
+                time.sleep(min(0.1, max(remaining, 0)))
+                continue
+            self._card_state = self._worker.call(self._reader_state, self.connect_timeout)
+            self._after_connect()
+            log.debug("reconnected to %s", self.reader_name)
+            return True
+
     def close(self) -> None:
-        """Leave the card as it is (no reset: the next card is seen promptly) and release."""
+        """Reset the card (the next session starts at power-up) and release the reader."""
         if self._closed:
             return
         self._closed = True
@@ -462,7 +514,7 @@ class PCSCTransport:
 
         def release() -> None:
             if disconnect and handle is not None:
-                s.SCardDisconnect(handle, s.SCARD_LEAVE_CARD)
+                s.SCardDisconnect(handle, s.SCARD_RESET_CARD)
             if context is not None:
                 s.SCardReleaseContext(context)
 

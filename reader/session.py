@@ -6,6 +6,12 @@ runs PACE when the card offers it, else BAC, and says which ran and why. ``Sessi
 reads with few round trips: the first READ BINARY takes the header and as much of the file as
 allowed, extended length where chip and reader accept it, and a ladder of smaller sizes on
 6700 / 6Cxx / short answers, remembered for the session.
+
+What a read learns about the reader (extended length works or not, the largest answer, the
+read size) is kept in ``Session.learned`` so the caller can remember it per reader
+(``reader.profile``) and start the next read where this one ended. A transport failure on an
+extended-length APDU is raised as ``ExtendedLengthError``, for ``read_card`` to recover from.
+EF.ATR/INFO (ISO/IEC 7816-4 §12.7.1, ICAO 9303-10 §3.11.1) is read where the chip has it.
 """
 
 from __future__ import annotations
@@ -20,14 +26,20 @@ from reader.apdu import Command, Response, read_binary, select_aid, select_file,
 from reader.bac import BACTerminal
 from reader.errors import (
     AccessDeniedError,
+    CardRemovedError,
+    ExtendedLengthError,
     ParseError,
     StatusWordError,
+    TransportError,
+    TransportTimeoutError,
     UnsupportedError,
 )
 from reader.files import FILES, MRTD_AID, file_info
 from reader.keys import AccessKey, BACKey, CANKey
 from reader.lds import parse_card_access
+from reader.profile import AtrInfo, parse_atr_info
 from reader.sm import SecureMessaging, max_plain_for_short
+from reader.t0 import t0_transmit
 from reader.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -58,6 +70,10 @@ class ReadOptions:
     select_applet: bool = True
     allow_pace: bool = True
     allow_fallback_to_bac: bool = False
+    # What is known about the reader (``reader.profile.ReaderProfile.options``):
+    extended_length: bool | None = None  # False: never send an extended-length APDU
+    max_read: int | None = None  # the read size known to work; None: probe
+    read_atr_info: bool = False  # read EF.ATR/INFO first (on by a ReaderProfile that lacks it)
 
     @classmethod
     def worked_example(cls) -> ReadOptions:
@@ -74,18 +90,22 @@ class ApduStats:
 
 
 class CountingTransport:
-    """Counts what passes through to the real transport."""
+    """Counts what passes through to the real transport, and resolves T=0's 61xx / 6Cxx
+    (``reader.t0``) so every layer above sees whole answers."""
 
     def __init__(self, inner: Transport, stats: ApduStats) -> None:
         self.inner = inner
         self.stats = stats
 
-    def transmit(self, apdu: bytes) -> bytes:
+    def _send(self, apdu: bytes) -> bytes:
         self.stats.apdus += 1
         self.stats.bytes_sent += len(apdu)
         answer = self.inner.transmit(apdu)
         self.stats.bytes_received += len(answer)
         return answer
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return t0_transmit(self._send, apdu)
 
     def close(self) -> None:
         self.inner.close()
@@ -100,6 +120,26 @@ class AccessReport:
     pace_parameters: str | None = None
     fallback_reason: str | None = None
     card_access: bytes | None = None
+    atr_info: AtrInfo | None = None  # None: not read (or the chip has none)
+    atr_info_read: bool = False
+
+
+@dataclass(slots=True)
+class Learned:
+    """What this session found out about the reader and card (for ``reader.profile``)."""
+
+    extended_length: bool | None = None
+    largest_answer: int = 0
+    max_read: int | None = None
+
+
+@dataclass(slots=True)
+class PartialFile:
+    """The part of a file read before the read was cut short: resumed at its offset."""
+
+    name: str
+    data: bytearray
+    total: int
 
 
 ProgressFn = Callable[[str, int, int], None]
@@ -122,9 +162,12 @@ class Session:
         self.options = options
         self.stats = stats
         self._rung = 0
-        self._cap = 65536  # learned from short answers and 6Cxx hints
+        self._cap = options.max_read or 65536  # learned from short answers and 6Cxx hints
         self._use_sfi = options.use_sfi
         self.selected: str | None = None
+        self.extended_off = options.extended_length is False
+        self.learned = Learned(extended_length=options.extended_length)
+        self.partial: PartialFile | None = None
 
     @property
     def access_protocol(self) -> str:
@@ -137,14 +180,46 @@ class Session:
     @property
     def max_read(self) -> int:
         """The READ BINARY size that currently works with this card and reader."""
-        return min(self.options.ladder[self._rung], self._cap)
+        size = min(self.options.ladder[self._rung], self._cap)
+        return min(size, self.short_max) if self.extended_off else size
+
+    def adopt(self, previous: Session) -> None:
+        """Carry on with what an earlier session on this reader learned (read sizes, SFI
+        support, extended length)."""
+        self.extended_off = self.extended_off or previous.extended_off
+        self.learned = previous.learned
+        self._cap = min(self._cap, previous._cap)
+        self._rung = max(self._rung, previous._rung)
+        self._use_sfi = self._use_sfi and previous._use_sfi
+
+    def disable_extended(self) -> None:
+        """No extended-length APDU from now on (the reader cannot carry them)."""
+        self.extended_off = True
+        self.learned.extended_length = False
 
     # -- sending --------------------------------------------------------------------------
     def send(self, command: Command) -> Response:
         """Send one command, under secure messaging when it is up. Bare error SWs raise."""
         if self.sm is None:
-            return Response.parse(self.transport.transmit(command.to_bytes()))
-        return self.sm.transmit(self.transport.transmit, command)
+            return Response.parse(self._transmit(command.to_bytes()))
+        return self.sm.transmit(self._transmit, command)
+
+    def _transmit(self, apdu: bytes) -> bytes:
+        extended = is_extended(apdu)
+        try:
+            answer = self.transport.transmit(apdu)
+        except (CardRemovedError, TransportTimeoutError, ExtendedLengthError):
+            raise
+        except TransportError as exc:
+            if extended:
+                raise ExtendedLengthError(
+                    f"the reader failed an extended-length command: {exc}"
+                ) from exc
+            raise
+        if extended and answer[-2:] != b"\x67\x00" and self.learned.extended_length is None:
+            self.learned.extended_length = True
+        self.learned.largest_answer = max(self.learned.largest_answer, len(answer))
+        return answer
 
     def replace_sm(self, sm: SecureMessaging) -> None:
         """Continue with new keys (after Chip Authentication)."""
@@ -156,10 +231,18 @@ class Session:
         self.send(select_file(info.fid)).check(f"SELECT {name}")
         self.selected = name
 
-    def read_file(self, name: str, progress: ProgressFn | None = None) -> bytes:
-        """The whole content of a file (ICAO names: "COM", "SOD", "DG1" ... "DG16")."""
+    def read_file(
+        self, name: str, progress: ProgressFn | None = None, *, resume: PartialFile | None = None
+    ) -> bytes:
+        """The whole content of a file (ICAO names: "COM", "SOD", "DG1" ... "DG16").
+        ``resume``: what an earlier session of the same card read of it; reading goes on
+        from its end."""
         info = file_info(name)
+        self.partial = None
         try:
+            if resume is not None and resume.name == name and resume.data:
+                self.select(name)
+                return self._read_rest(name, resume, progress)
             if self._use_sfi:
                 try:
                     return self._read(name, info.sfi, progress)
@@ -200,11 +283,18 @@ class Session:
             )
         if len(head) < min(first_le, total):
             self._limit_to(len(head))  # the card or reader cut the answer: remember what fits
-        data = bytearray(head[:total])
+        return self._read_rest(name, PartialFile(name, bytearray(head[:total]), total), progress)
+
+    def _read_rest(self, name: str, partial: PartialFile, progress: ProgressFn | None) -> bytes:
+        """Read on from the end of ``partial`` (the file is selected) to its declared end."""
+        data, total = partial.data, partial.total
+        self.partial = partial
         for _ in range(MAX_APDUS_PER_FILE):
             if progress is not None:
                 progress(name, len(data), total)
             if len(data) >= total:
+                self.partial = None
+                self.learned.max_read = self.max_read
                 return bytes(data)
             wanted = min(total - len(data), self.max_read)
             chunk = self._read_chunk(len(data), wanted, None)
@@ -282,6 +372,11 @@ class Session:
         return 256 if self.sm is None else max_plain_for_short(self.sm.block)
 
 
+def is_extended(apdu: bytes) -> bool:
+    """ISO/IEC 7816-4 §5.1: a body starting with 00 and longer than one byte."""
+    return len(apdu) > 5 and apdu[4] == 0x00
+
+
 def _strip_do53(data: bytes) -> bytes:
     if not data:
         return data
@@ -315,6 +410,34 @@ def _read_card_access(transport: Transport) -> bytes | None:
         raise
 
 
+ATR_INFO_FID = 0x2F01
+
+
+def read_atr_info(transport: Transport) -> tuple[AtrInfo | None, bool]:
+    """EF.ATR/INFO from the MF, plain, before access control: (what it says, whether the
+    look-up got an answer). Absent, refused or malformed: (None, True); a chip answering
+    garbage is not worth failing a read for."""
+    plain = Session(transport, None, AccessReport(), ReadOptions(), ApduStats())
+    response = plain.send(select_file(ATR_INFO_FID, p1=0x02))
+    if response.sw != 0x9000:
+        return None, True
+    data = bytearray()
+    from reader.profile import MAX_ATR_INFO
+
+    while len(data) < MAX_ATR_INFO:
+        answer = plain.send(read_binary(len(data), 256))
+        if answer.sw not in (0x9000, SW_END_OF_FILE) or not answer.data:
+            break
+        data += answer.data
+        if answer.sw == SW_END_OF_FILE or len(answer.data) < 256:
+            break
+    try:
+        return parse_atr_info(bytes(data)), True
+    except ParseError as exc:
+        log.info("EF.ATR/INFO does not parse (%s): ignored", exc)
+        return None, True
+
+
 def _pace_offered(card_access: bytes) -> bool:
     """Any id-PACE entry counts, even one we cannot parse or run: the card then gets
     UnsupportedError naming it (or a reported fallback), never a silent BAC."""
@@ -338,6 +461,8 @@ def open_session(
         access.card_access = _read_card_access(counted)
         if access.card_access is not None:
             access.pace_offered = _pace_offered(access.card_access)
+        if options.read_atr_info:
+            access.atr_info, access.atr_info_read = read_atr_info(counted)
     if access.pace_offered and not options.allow_pace:
         access.fallback_reason = "PACE offered; the caller asked for BAC"
     elif access.pace_offered:
@@ -410,10 +535,52 @@ def _open_with_pace(
     return session
 
 
+def reopen_session(
+    transport: Transport,
+    key: AccessKey,
+    previous: Session,
+    *,
+    random: RandomFn = os.urandom,
+) -> Session:
+    """Access control again on the same card, in band (the reader could not be reset): the
+    protocol that ran before, with the EF.CardAccess already read. The first plain command
+    ends the old secure messaging on ICAO chips; a chip that answers it with 6982/6988
+    instead of running it gets it once more."""
+    access = AccessReport(
+        pace_offered=previous.access.pace_offered,
+        fallback_reason=previous.access.fallback_reason,
+        card_access=previous.access.card_access,
+        atr_info=previous.access.atr_info,
+        atr_info_read=previous.access.atr_info_read,
+    )
+    options, stats = previous.options, previous.stats
+    counted = CountingTransport(transport, stats)
+    for attempt in (1, 2):
+        try:
+            if previous.access_protocol == "PACE":
+                session = _open_with_pace(counted, key, access, options, stats, random)
+            else:
+                assert isinstance(key, BACKey)
+                session = _open_with_bac(counted, key, access, options, stats, random)
+        except StatusWordError as exc:
+            if attempt == 2 or exc.sw not in (0x6982, 0x6987, 0x6988):
+                raise
+            log.debug("the chip answered %04X as secure messaging ended: once more", exc.sw)
+            continue
+        session.adopt(previous)
+        return session
+    raise AssertionError("unreachable")
+
+
 __all__ = [
     "AccessReport",
     "ApduStats",
+    "Learned",
+    "PartialFile",
     "ReadOptions",
     "Session",
+    "is_extended",
     "open_session",
+    "read_atr_info",
+    "reopen_session",
 ]

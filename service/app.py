@@ -34,6 +34,7 @@ from service.metrics import Metrics
 from service.photos import PhotoCache
 from service.private_files import private_dir
 from service.problems import install_handlers
+from service.reader_memory import ReaderMemory
 from service.readers import ReaderRegistry, SimulatedReader
 from service.routes import api_router, root_router
 from service.scan_results import finish_scan
@@ -102,6 +103,8 @@ def create_app(
         on_done=on_done,
         on_failed=on_failed,
         card_wait_seconds=settings.card_wait_seconds,
+        resume_wait_seconds=settings.resume_wait_seconds,
+        memory=ReaderMemory.in_folder(settings.data_dir),
         queue_limit=settings.queue_limit,
         history=settings.scan_history,
     )

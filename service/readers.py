@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from reader.errors import TransportError
+from reader.errors import CardRemovedError, TransportError
 from reader.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,43 @@ class Reader(Protocol):
     def abort(self, transport: Transport) -> None: ...  # unblock a hung read
 
     def describe(self) -> dict[str, Any]: ...
+
+
+class SlotTransport:
+    """The field of a simulated reader: commands go to whichever card is on it now (a card
+    lifted and put back, or another one, is what the reader talks to next)."""
+
+    def __init__(self, reader: SimulatedReader) -> None:
+        self.reader = reader
+        self.reader_name = reader.name
+        self.protocol: str | None = None
+
+    @property
+    def atr(self) -> bytes:
+        chip = self.reader.chip
+        return bytes(getattr(chip, "atr", b"")) if chip is not None else b""
+
+    def transmit(self, apdu: bytes) -> bytes:
+        chip = self.reader.chip
+        if chip is None:
+            raise CardRemovedError("the card was removed from the reader")
+        answer: bytes = chip.transmit(apdu)
+        return answer
+
+    def reconnect(self, timeout: float = 10.0) -> bool:
+        """Wait (bounded) for a card on the reader; it powers up afresh."""
+        deadline = time.monotonic() + timeout
+        while not self.reader.card_present():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        chip = self.reader.chip
+        if chip is not None:
+            chip.reset()
+        return True
+
+    def close(self) -> None:
+        """The card stays on the reader."""
 
 
 class SimulatedReader:
@@ -78,14 +116,18 @@ class SimulatedReader:
             raise NoCardYet("no card on the reader")
         chip.reset()  # a fresh power-up for every read, as lifting the card would give
         chip.counters.apdus = 0  # behaviour faults count from the start of this read
-        transport: Transport = chip
-        return transport
+        restart = getattr(chip, "restart", None)
+        if callable(restart):
+            restart()  # reader quirks too
+        return SlotTransport(self)
 
     def release(self, transport: Transport) -> None:
         pass  # the card stays on the reader
 
     def abort(self, transport: Transport) -> None:
-        transport.close()
+        chip = self.chip
+        if chip is not None:
+            chip.close()  # releases a chip that hangs on purpose
 
     def describe(self) -> dict[str, Any]:
         return {

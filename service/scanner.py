@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import reader
-from reader.card import CardRead, IncompleteReadError
+from reader.card import DEFAULT_RESUME_WAIT, CardRead, EventFn, IncompleteReadError
 from reader.errors import AccessDeniedError, CardError
 from reader.keys import AccessKey, BACKey, CANKey, InvalidKeyError, keys_for_id_number
+from reader.profile import ReaderProfile
 from reader.transport import Transport
 from verify import vntext
 from verify.trust import TrustStore
@@ -94,13 +95,28 @@ def access_request(
 
 
 def read(
-    transport: Transport, keys: tuple[AccessKey, ...], *, progress: ProgressFn | None = None
+    transport: Transport,
+    keys: tuple[AccessKey, ...],
+    *,
+    progress: ProgressFn | None = None,
+    profile: ReaderProfile | None = None,
+    resume_wait: float = DEFAULT_RESUME_WAIT,
+    on_event: EventFn | None = None,
 ) -> CardRead:
-    """Read the card with the first key it accepts (a wrong key is refused, the next tried)."""
+    """Read the card with the first key it accepts (a wrong key is refused, the next tried).
+    ``profile``: what the reader is known to do; ``resume_wait``: how long a card that left
+    mid-read is waited for."""
     refused: AccessDeniedError | None = None
     for key in keys:
         try:
-            return reader.read_card(transport, key, progress=progress)
+            return reader.read_card(
+                transport,
+                key,
+                progress=progress,
+                profile=profile,
+                resume_wait=resume_wait,
+                on_event=on_event,
+            )
         except AccessDeniedError as exc:
             refused = exc
     assert refused is not None, "at least one key"
@@ -175,6 +191,8 @@ def verify_read(
         "bytes_received": card.stats.bytes_received,
         "seconds": round(card.stats.seconds, 3),
         "pace_parameters": card.pace_parameters,
+        "recoveries": list(card.recoveries),
+        "extended_length": card.learned.extended_length,
     }
     if identity is not None:
         report["cross_checks"] = identity.get("checks", [])

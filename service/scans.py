@@ -1,5 +1,9 @@
 """Scans: one read at a time per reader, others queued; states ``queued`` -> ``reading`` ->
 ``verifying`` -> ``done`` | ``failed``, with progress published as server-sent events.
+A card that leaves mid-read puts the scan in ``paused`` (``reason: "card_lost"``, with the
+``resume_deadline``) until it is back -- then ``reading`` again -- or the wait is over
+(``failed``, problem ``card-removed``). What each reader is known to do is kept in a
+``ReaderMemory`` and handed to the next read on it.
 
 A worker task per reader takes scans from its queue and runs the blocking card I/O and the
 verification on that reader's own thread (``ReaderThreads``), never on the event loop and
@@ -18,20 +22,22 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reader.card import ReadEvent
 from reader.errors import CardError
 from service import scanner
 from service.events import EventBus
 from service.metrics import Metrics
 from service.problems import Problem, problem_for_card_error
+from service.reader_memory import ReaderMemory
 from service.readers import NoCardYet, Reader, ReaderRegistry
 from service.scanner import AccessRequest, ScanOutcome
 
 log = logging.getLogger(__name__)
 
-STATES = ("queued", "reading", "verifying", "done", "failed")
+STATES = ("queued", "reading", "paused", "verifying", "done", "failed")
 FINAL = frozenset({"done", "failed"})
 
 NO_CARD = Problem(
@@ -48,6 +54,7 @@ READ_TIMEOUT = Problem(
     clerk_message="Đọc thẻ quá lâu: nhấc thẻ lên, đặt lại và đọc lại",
     extra={"retry": True},
 )
+HOLD_STILL = "Giữ yên thẻ trên đầu đọc"
 NOT_GENUINE = "Thẻ không xác thực được: không dùng dữ liệu này, kiểm tra giấy tờ gốc"
 # What the desk shows for each acceptance (the contract of scan results).
 CLERK_MESSAGES = {
@@ -68,6 +75,8 @@ class Scan:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     waiting_for_card: bool = False
+    pause_reason: str | None = None  # "card_lost" while paused
+    resume_deadline: datetime | None = None
     progress: dict[str, Any] = field(
         default_factory=lambda: {
             "file": None,
@@ -94,6 +103,7 @@ class Scan:
             "waiting_for_card": self.waiting_for_card,
             "progress": dict(self.progress),
         }
+        body.update(self._pause())
         if position is not None:
             body["queue_position"] = position
         if self.result is not None:
@@ -112,6 +122,7 @@ class Scan:
             "waiting_for_card": self.waiting_for_card,
             "progress": dict(self.progress),
         }
+        data.update(self._pause())
         if self.result is not None:
             data["verdict"] = self.result["verdict"]
             data["accepted"] = self.result["accepted"]
@@ -120,6 +131,15 @@ class Scan:
         if self.problem is not None:
             data["problem"] = {k: self.problem.get(k) for k in ("type", "title", "clerk_message")}
         return data
+
+    def _pause(self) -> dict[str, Any]:
+        if self.state != "paused":
+            return {}
+        return {
+            "reason": self.pause_reason,
+            "resume_deadline": self.resume_deadline.isoformat() if self.resume_deadline else None,
+            "clerk_message": HOLD_STILL,
+        }
 
     def touch(self) -> None:
         self.changed.set()
@@ -165,6 +185,8 @@ class ScanManager:
         on_done: OnDone,
         on_failed: OnFailed | None = None,
         card_wait_seconds: float = 15.0,
+        resume_wait_seconds: float = 10.0,
+        memory: ReaderMemory | None = None,
         read_timeout: float = 60.0,
         queue_limit: int = 16,
         history: int = 500,
@@ -177,6 +199,8 @@ class ScanManager:
         self.on_done = on_done
         self.on_failed = on_failed
         self.card_wait_seconds = card_wait_seconds
+        self.resume_wait_seconds = resume_wait_seconds
+        self.memory = memory or ReaderMemory(None)
         self.read_timeout = read_timeout
         self.queue_limit = queue_limit
         self.history = history
@@ -344,16 +368,30 @@ class ScanManager:
                 last_sent[0] = now
                 loop.call_soon_threadsafe(self._publish, scan)
 
+        def on_event(event: ReadEvent) -> None:
+            loop.call_soon_threadsafe(self._read_event, scan, event)
+
+        atr = bytes(getattr(transport, "atr", b"") or b"")
+        profile = self.memory.get(scan.reader, atr)
+
         def timed_read() -> Any:
             started = time.thread_time()
             try:
-                return scanner.read(transport, scan.access.keys, progress=progress)
+                return scanner.read(
+                    transport,
+                    scan.access.keys,
+                    progress=progress,
+                    profile=profile,
+                    resume_wait=self.resume_wait_seconds,
+                    on_event=on_event,
+                )
             finally:
                 self.metrics.scan_cpu.inc(time.thread_time() - started)
 
         try:
             card = await asyncio.wait_for(
-                self.threads.run(scan.reader, timed_read), self.read_timeout
+                self.threads.run(scan.reader, timed_read),
+                self.read_timeout + self.resume_wait_seconds,
             )
         except TimeoutError:
             reader.abort(transport)
@@ -368,6 +406,13 @@ class ScanManager:
                 reader.release(transport)
             except Exception:
                 log.warning("releasing the reader failed", exc_info=True)
+        protocol = getattr(transport, "protocol", None)
+        await asyncio.to_thread(  # a small file, written off the event loop
+            self.memory.put,
+            scan.reader,
+            atr,
+            card.profile(profile, protocol if isinstance(protocol, str) else None),
+        )
         scan.progress["files_done"] = len(card.files)
         scan.progress["bytes_done"] = card.stats.bytes_received
         scan.state = "verifying"
@@ -411,6 +456,18 @@ class ScanManager:
                 await self._fail(scan, NO_CARD, "no_card")
                 return None
             await asyncio.sleep(0.1)
+
+    def _read_event(self, scan: Scan, event: ReadEvent) -> None:
+        """The read paused for the card (the desk says "Giữ yên thẻ trên đầu đọc"), or
+        went on."""
+        if scan.state in FINAL:
+            return
+        if event.kind == "paused":
+            scan.state, scan.pause_reason = "paused", event.reason
+            scan.resume_deadline = datetime.now(UTC) + timedelta(seconds=event.wait_seconds)
+        else:
+            scan.state, scan.pause_reason, scan.resume_deadline = "reading", None, None
+        self._publish(scan)
 
     async def _fail(self, scan: Scan, problem: Problem, outcome: str) -> None:
         scan.problem = problem.to_json(instance=f"/api/v1/scans/{scan.id}")

@@ -153,6 +153,7 @@ class Settings:
     simulated_readers: tuple[str, ...] = ("Simulated reader 1", "Simulated reader 2")
     simulated_link: bool = True  # simulated chips take a realistic time per APDU
     card_wait_seconds: float = 15.0
+    resume_wait_seconds: float = 10.0  # a card that left mid-read may come back this long
     queue_limit: int = 16
     scan_history: int = 500
     bhxh_url: str | None = None  # None in simulated mode: the in-process stand-in
@@ -265,6 +266,8 @@ class Settings:
             raise SettingsError("CCCD_RETENTION_HOURS must be positive")
         if self.audit_subject not in ("hash", "mask", "none"):
             raise SettingsError("CCCD_AUDIT_SUBJECT must be hash, mask or none")
+        if not 0 <= self.resume_wait_seconds <= 120:
+            raise SettingsError("CCCD_RESUME_WAIT_SECONDS must be 0-120")
         if self.rate_limit_per_minute <= 0 or self.rate_limit_burst <= 0:
             raise SettingsError("rate limits must be positive")
         if self.max_body_bytes < 1024:
@@ -406,6 +409,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_SIMULATED_READERS": ("simulated_readers", "list"),
     "CCCD_SIMULATED_LINK": ("simulated_link", "bool"),
     "CCCD_CARD_WAIT_SECONDS": ("card_wait_seconds", "float"),
+    "CCCD_RESUME_WAIT_SECONDS": ("resume_wait_seconds", "float"),
     "CCCD_QUEUE_LIMIT": ("queue_limit", "int"),
     "CCCD_BHXH_URL": ("bhxh_url", "str"),
     "CCCD_BHXH_USERNAME": ("bhxh_username", "str"),

@@ -1,5 +1,9 @@
 """``cccd read``, ``cccd inspect``: read a card (simulated or on a PC/SC reader) end to end,
-or look at a saved dump, and print the identity and the verification report."""
+or look at a saved dump, and print the identity and the verification report.
+
+On a PC/SC reader the read starts from what earlier reads learned about the reader (the
+reader memory in the data folder) and saves what this one learned; a card that leaves
+mid-read is waited for (``--resume-wait``, 10 s by default) and the read resumes."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reader import BACKey, CANKey, ReadOptions, keys_for_id_number, read_card
-from reader.card import CardRead
+from reader.card import DEFAULT_RESUME_WAIT, CardRead, ReadEvent
 from reader.keys import AccessKey, InvalidKeyError
 from service.cli.render import card_summary, check_json, print_human
 
@@ -55,6 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     read.add_argument("--json", action="store_true", help="print JSON")
     read.add_argument("--dump", metavar="DIR", help="write the raw files (COM.bin, DG1.bin ...)")
+    read.add_argument(
+        "--resume-wait",
+        type=_seconds,
+        default=DEFAULT_RESUME_WAIT,
+        metavar="SECONDS",
+        help="how long to wait for a card that left mid-read (default 10; 0: fail at once)",
+    )
+    read.add_argument("--data-dir", metavar="DIR", help="where the reader memory is kept")
     read.set_defaults(func=run_read)
 
     verify = subparsers.add_parser(
@@ -72,6 +84,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     inspect.add_argument("directory", metavar="DIR")
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(func=run_inspect)
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, not {value!r}") from None
+    if not 0 <= seconds <= 120:
+        raise argparse.ArgumentTypeError("between 0 and 120 seconds")
+    return seconds
 
 
 def _iso_date(value: str) -> date:
@@ -102,12 +124,16 @@ def _transport(args: argparse.Namespace) -> tuple[Any, AccessKey]:
 
         return PCSCTransport(args.reader, timeout=10.0), access_key(args)
     from fixtures.cards import build_card, chip_for_card
+    from fixtures.faults import parse_fault
+    from fixtures.quirks import quirky
 
     card = build_card(args.simulated or "017072769692", faults=args.faults)
     key = access_key(args)
     if args.bac and isinstance(key, CANKey):
         key = card.bac_key
-    return chip_for_card(card), key
+    # Reader quirks among the faults (t0, extended_apdu_error, lost_at=K:MS ...) sit
+    # between the reader and the chip.
+    return quirky(chip_for_card(card), [parse_fault(f) for f in args.faults]), key
 
 
 def _trust(args: argparse.Namespace) -> Any:
@@ -156,15 +182,49 @@ def run_read(args: argparse.Namespace) -> int:
         from service.cli.progress import FileProgress
 
         progress = FileProgress()
+    memory, profile, atr = None, None, b""
+    if args.reader:
+        from service.cli.cmd_readers import data_dir
+        from service.reader_memory import ReaderMemory
+
+        memory = ReaderMemory.in_folder(data_dir(args.data_dir))
+        atr = bytes(getattr(transport, "atr", b""))
+        profile = memory.get(args.reader, atr)
     try:
-        card = read_card(transport, key, options=options, progress=progress)
+        card = read_card(
+            transport,
+            key,
+            options=options,
+            progress=progress,
+            profile=profile,
+            resume_wait=args.resume_wait,
+            on_event=_say,
+        )
     finally:
         transport.close()
         if progress is not None:
             progress.finish()
+    if memory is not None:
+        memory.put(args.reader, atr, card.profile(profile, getattr(transport, "protocol", None)))
     if args.dump:
         write_dump(card, Path(args.dump))
     return _show(card, args)
+
+
+def _say(event: ReadEvent) -> None:
+    """What the read does on its own, for the person holding the card."""
+    if event.kind == "paused":
+        text = (
+            f"the card left the reader: hold it still on the reader "
+            f"(waiting up to {event.wait_seconds:g} s)"
+        )
+    elif event.kind == "resumed":
+        text = "the card is back: reading on"
+    elif event.kind == "restarted":
+        text = "another card was put on the reader: reading it from the start"
+    else:
+        text = "the reader failed an extended-length command: reading on with short commands"
+    print(f"cccd read: {text}", file=sys.stderr)
 
 
 def _show(card: CardRead, args: argparse.Namespace) -> int:

@@ -169,11 +169,14 @@ def _build_chip(id_number: str, faults: list[Any], realistic_link: bool) -> Any:
     options: dict[str, Any] = {}
     if realistic_link:
         options.update(link=CONTACTLESS_424, sleep_for_link=True)
+    from fixtures.quirks import quirky
+
     if all(isinstance(f, str) for f in faults):  # content faults only: the card is a constant
         card = _content_card(id_number, tuple(sorted(faults)))
     else:  # behaviour faults keep state per chip
         card = build_card(id_number, faults=faults)
-    return chip_for_card(card, **options)
+    # Reader quirks (extended_apdu_error, t0, lost_at=K:MS ...) wrap the chip like a reader.
+    return quirky(chip_for_card(card, **options), faults)
 
 
 _CARD_LOCK = threading.Lock()

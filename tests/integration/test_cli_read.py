@@ -83,3 +83,38 @@ def test_missing_trust_directory_is_a_clear_error(
     code = main(["read", "--simulated", "017072769692", "--trust", str(tmp_path / "none")])
     assert code == 2
     assert "trust directory does not exist" in capsys.readouterr().err
+
+
+def test_read_resumes_after_the_card_left_for_a_moment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["read", "--simulated", "001185483324", "--faults", "lost_at=12:300", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "hold it still on the reader (waiting up to 10 s)" in captured.err
+    assert "reading on" in captured.err
+    assert json.loads(captured.out)["identity"]["id_number"] == "001185483324"
+
+
+def test_read_gives_up_after_the_resume_wait(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "read",
+            "--simulated",
+            "001185483324",
+            "--faults",
+            "lost_at=12:60000",
+            "--resume-wait",
+            "0.3",
+        ]
+    )
+    assert code == 2
+    assert "did not come back within 0.3 s" in capsys.readouterr().err
+
+
+def test_read_through_a_t0_reader_with_extended_apdu_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["read", "--simulated", "--faults", "t0", "extended_apdu_error", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["identity"]["id_number"] == "017072769692"

@@ -64,6 +64,7 @@ def start_server(tmp: Path, **extra_env: str) -> LiveServer:
             "CCCD_API_KEYS": ",".join(f"{d}={k}" for d, k in KEYS.items()),
             "CCCD_DESK_READERS": DESK_READERS,
             "CCCD_CARD_WAIT_SECONDS": "3",
+            "CCCD_RESUME_WAIT_SECONDS": "2",
             "CCCD_RATE_LIMIT": "600",
             "CCCD_RATE_LIMIT_BURST": "100",
             "PYTHONUNBUFFERED": "1",
