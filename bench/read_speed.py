@@ -1,4 +1,4 @@
-"""Reading speed through a real PC/SC stack (issue 8, "Benchmark"): a full CCCD read through
+"""Reading speed through a real PC/SC stack: a full CCCD read through
 pcscd + vpcd, the simulated chip (in its own process, ``cccd simulate --vpcd``) sleeping for
 its link model's time, comparing our adaptive read strategy with fixed READ BINARY chunks of
 223 bytes (JMRTD, pypassport) and 160 bytes (NFCPassportReader).

@@ -1,7 +1,7 @@
 """The CCCD chip reader: transports, APDUs, TLV, secure messaging, BAC/PACE and the LDS
 files of ICAO Doc 9303 (parts 10 and 11) as the Vietnamese CCCD uses them.
 
-Public API (ARCHITECTURE.md): ``Transport``, ``ReplayTransport``, ``BACKey``, ``CANKey``,
+Public API (docs/architecture.md): ``Transport``, ``ReplayTransport``, ``BACKey``, ``CANKey``,
 ``keys_for_id_number``, ``open_session``, ``read_card``, ``lds.parse_*``.
 """
 

@@ -1,5 +1,5 @@
 """Command and response APDUs, ISO/IEC 7816-4 §5.1 (cases 1-4, short and extended length,
-command chaining) and the status words an eMRTD reader meets (ICAO 9303-11, shared spec
+command chaining) and the status words an eMRTD reader meets (ICAO 9303-11, docs/spec
 ``cccd-chip.md`` "Status words").
 """
 

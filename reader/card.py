@@ -1,4 +1,4 @@
-"""Reading a whole card: ARCHITECTURE.md data path step 4 (gmrtd's ``reader.go`` shape:
+"""Reading a whole card: docs/architecture.md data path step 4 (gmrtd's ``reader.go`` shape:
 open the session, read the files, authenticate the chip, keep partial results on error).
 
 ``read_card`` returns a ``CardRead`` with the raw bytes of every file, parsed data groups

@@ -1,5 +1,5 @@
 """Chip Authentication (ICAO 9303-11 §6.2; BSI TR-03110-3 §3.4 APDUs) and Active
-Authentication (§6.1), run after the files are read (ARCHITECTURE.md data path step 4), and
+Authentication (§6.1), run after the files are read (docs/architecture.md data path step 4), and
 the PACE-CAM check (§4.4.3.5.2) when PACE ran with Chip Authentication Mapping.
 
 Chip Authentication: an ephemeral-static key agreement with the DG14 key; 3DES through

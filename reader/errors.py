@@ -1,4 +1,4 @@
-"""The error tree of the reader (ARCHITECTURE.md, "Errors").
+"""The error tree of the reader (docs/architecture.md, "Errors").
 
 Every failure the reader reports is a ``CardError``::
 

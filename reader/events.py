@@ -1,5 +1,5 @@
 """Card and reader events from PC/SC (PC/SC Workgroup spec part 5, ``SCardGetStatusChange``;
-shared spec ``pcsc-vpcd.md``, "Quick card swaps").
+``docs/spec/pcsc-testing.md``, "Quick card swaps").
 
 pcsc-lite keeps a per-reader event counter in the upper 16 bits of ``dwEventState``; it goes
 up on every insertion and removal. Passing it back as the current state means a card swapped

@@ -1,5 +1,5 @@
 """The elementary files of an eMRTD (ICAO 9303-10 §4.6, table of EFs) and of the CCCD
-(shared spec ``cccd-chip.md`` "Application and files"): names, FIDs, SFIs, outer tags."""
+(``docs/spec/cccd-chip.md`` "Application and files"): names, FIDs, SFIs, outer tags."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Access keys: BAC/MRZ key (ICAO 9303-11 §4.3.1, 9303-3 §4.9 check digits), CAN (§4.4.1),
-and the Vietnamese rules for deriving them from the 12-digit ID number (shared spec
+and the Vietnamese rules for deriving them from the 12-digit ID number (docs/spec
 ``cccd-chip.md``, "Access control").
 """
 

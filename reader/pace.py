@@ -2,7 +2,7 @@
 §9.5.1; key agreement §9.6; key derivation §9.7.1/§9.7.3; public key data objects §9.4;
 point encoding for the Integrated Mapping, Appendix B; BSI TR-03110-2/3 for the PACE parts).
 
-Sans-I/O (ARCHITECTURE.md, h11 style): :class:`PaceTerminal` builds the commands and checks the
+Sans-I/O (docs/architecture.md, h11 style): :class:`PaceTerminal` builds the commands and checks the
 answers, and :func:`perform_pace` is the small driver ``reader.session.open_session`` calls with
 a ``send`` function. The pieces live in modules of their own and are re-exported here:
 :mod:`reader.groups` (groups, public key validation), :mod:`reader.suite` (KDF, cipher, token
@@ -14,7 +14,7 @@ Supported: passwords MRZ (``BACKey``) and CAN (``CANKey``); Generic Mapping over
 (ECDH needs p = 3 mod 4, which every standardized curve but NIST P-224 has), Chip
 Authentication Mapping (ECDH, AES); 3DES and AES-128/192/256.
 
-Randomness (ARCHITECTURE.md): the terminal draws its mapping private key (Integrated Mapping:
+Randomness (docs/architecture.md): the terminal draws its mapping private key (Integrated Mapping:
 its nonce t), then its ephemeral private key, each ``random(L)`` with L the byte length of the
 group order, big-endian, drawn again when 0 or not below the order. Nothing else draws.
 Elliptic-curve arithmetic is the maintained ``ecdsa`` package's (fast with gmpy2).

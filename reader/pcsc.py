@@ -1,6 +1,6 @@
 """PC/SC readers through pyscard: the ``Transport`` the desk uses (PC/SC Workgroup spec part 5,
 ISO/IEC 7816-3 T=0/T=1, ISO/IEC 7816-4 §5.1 extended length, §8.1.1.2.7 card capabilities;
-shared spec ``pcsc-vpcd.md``).
+``docs/spec/pcsc-testing.md``).
 
 This is the only module importing ``smartcard`` (pyscard), and it imports it lazily: the rest
 of the package, and the error classes here, work without pyscard. Every PC/SC failure is

@@ -1,5 +1,5 @@
 """Opening the chip and reading its files (ICAO 9303-11 §4 access control, 9303-10 §3 file
-selection, ISO/IEC 7816-4 §11.2 READ BINARY), as ARCHITECTURE.md's data path steps 2 and 3.
+selection, ISO/IEC 7816-4 §11.2 READ BINARY), as docs/architecture.md's data path steps 2 and 3.
 
 ``open_session`` reads EF.CardAccess by FID or SFI (never SELECT MF: CCCD chips answer 6D00),
 runs PACE when the card offers it, else BAC, and says which ran and why. ``Session.read_file``

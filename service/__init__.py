@@ -1,4 +1,4 @@
-"""The desk service: HTTP API, CLI, persistence and the BHXH gateway client (issue 9).
+"""The desk service: HTTP API, CLI, persistence and the BHXH gateway client.
 
 ``service.create_app(settings)`` builds the FastAPI app; ``service.Settings.load()`` reads
 the ``CCCD_*`` environment and an optional TOML config file.

@@ -1,4 +1,4 @@
-"""The desk service's shared state (issue 9; ARCHITECTURE.md "The data path (a scan)", step 6):
+"""The desk service's shared state (docs/architecture.md "The data path (a scan)", step 6):
 one ``Context`` per app, built by ``service.app.create_app`` and reached from a request with
 ``ctx_of``.
 """

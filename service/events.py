@@ -54,10 +54,13 @@ class Subscription:
     queue: asyncio.Queue[Event]
     replay: list[Event]
     gap: bool
+    desk: str = ""
 
 
 class EventBus:
-    """Fan-out to subscribers; a slow subscriber loses old events rather than blocking."""
+    """Fan-out per desk: an event goes only onto the queues of the desks it names (fifty
+    desks' events cost each desk only its own); a slow subscriber loses old events rather
+    than blocking."""
 
     def __init__(
         self,
@@ -66,7 +69,7 @@ class EventBus:
         replay_events: int = REPLAY_EVENTS,
         replay_seconds: float = REPLAY_SECONDS,
     ) -> None:
-        self._subscribers: set[asyncio.Queue[Event]] = set()
+        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
         self._ids = itertools.count(1)
         self._last_seq = 0
         self._replay: deque[Event] = deque(maxlen=replay_events)
@@ -88,12 +91,17 @@ class EventBus:
         event = Event(next(self._ids), kind, data, to=frozenset(to), reader=reader, subject=subject)
         self._last_seq = event.seq
         self._replay.append(event)
-        for queue in list(self._subscribers):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+        for desk in event.to:
+            for queue in list(self._subscribers.get(desk, ())):
+                self._put(queue, event)
         return event
+
+    @staticmethod
+    def _put(queue: asyncio.Queue[Event], event: Event) -> None:
+        if queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+        queue.put_nowait(event)
 
     def publish_threadsafe(
         self, kind: str, data: dict[str, Any], *, to: Iterable[str], reader: str | None = None
@@ -106,7 +114,7 @@ class EventBus:
 
     @property
     def subscribers(self) -> int:
-        return len(self._subscribers)
+        return sum(len(queues) for queues in self._subscribers.values())
 
     @property
     def last_id(self) -> str:
@@ -116,24 +124,30 @@ class EventBus:
     def event_id(self, seq: int) -> str:
         return f"{self.boot}-{seq}"
 
-    def subscribe(self, last_event_id: str | None = None) -> Subscription:
-        """A new subscription; with ``last_event_id``, the buffered events after it."""
+    def subscribe(self, desk: str, last_event_id: str | None = None) -> Subscription:
+        """A new subscription for ``desk``'s events; with ``last_event_id``, the buffered
+        events after it that were for that desk."""
         queue: asyncio.Queue[Event] = asyncio.Queue(self.queue_size)
-        self._subscribers.add(queue)
+        self._subscribers.setdefault(desk, set()).add(queue)
         if not last_event_id:
-            return Subscription(queue, [], gap=False)
+            return Subscription(queue, [], gap=False, desk=desk)
         after = self._seq_of(last_event_id)
         fresh = time.monotonic() - self.replay_seconds
-        kept = [e for e in self._replay if e.at >= fresh]
+        window = [e for e in self._replay if e.at >= fresh]
+        kept = [e for e in window if desk in e.to]
         if after is None:
-            return Subscription(queue, kept, gap=True)
+            return Subscription(queue, kept, gap=True, desk=desk)
         replay = [e for e in kept if e.seq > after]
-        oldest = kept[0].seq if kept else self._last_seq + 1
+        oldest = window[0].seq if window else self._last_seq + 1
         gap = after > self._last_seq or after + 1 < oldest
-        return Subscription(queue, replay, gap=gap)
+        return Subscription(queue, replay, gap=gap, desk=desk)
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription.queue)
+        queues = self._subscribers.get(subscription.desk)
+        if queues is not None:
+            queues.discard(subscription.queue)
+            if not queues:
+                del self._subscribers[subscription.desk]
 
     def _seq_of(self, event_id: str) -> int | None:
         """The sequence number of one of this boot's ids; None for anything else."""

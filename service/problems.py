@@ -1,6 +1,6 @@
 """Errors as RFC 9457 problem details (``application/problem+json``), with one table that maps
 ``reader.errors.CardError`` subclasses to what the desk clerk should do next
-(ARCHITECTURE.md "Errors": the service maps CardError subclasses in one handler).
+(docs/architecture.md "Errors": the service maps CardError subclasses in one handler).
 
 Problem ``detail`` texts never contain personal data: they describe the situation only.
 """

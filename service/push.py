@@ -142,7 +142,7 @@ class Feed:
         self, last_event_id: str | None = None, *, heartbeat: float = 15.0
     ) -> AsyncIterator[tuple[str, str, dict[str, Any]] | None]:
         bus = self.ctx.bus
-        subscription = bus.subscribe(last_event_id)
+        subscription = bus.subscribe(self.caller.name, last_event_id)
         now = bus.last_id  # taken with the subscription: nothing falls between the two
         try:
             # The id to resume from, even when no event has come yet.

@@ -1,5 +1,5 @@
-"""A logging filter that keeps personal data out of log files (Decree 13/2023/NĐ-CP;
-issue 9 "Security": no ID numbers, names or photos in logs).
+"""A logging filter that keeps personal data out of log files (Decree 13/2023/NĐ-CP:
+no ID numbers, names or photos in logs; docs/operations.md "Network edges").
 
 It rewrites every record it sees: 12-digit CCCD and 9-digit CMND numbers (also inside URLs
 such as ``/citizens/001185483324``), search parameters and BHYT card codes in access-log URLs,

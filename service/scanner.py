@@ -1,5 +1,5 @@
 """The scan pipeline: the one place where the service calls ``reader`` and ``verify``
-(ARCHITECTURE.md data path steps 1-5): access keys from what the desk typed or scanned, the
+(docs/architecture.md data path steps 1-5): access keys from what the desk typed or scanned, the
 card read (trying each key in turn), then the verdict, identity and photo as JSON-ready data.
 """
 

@@ -417,6 +417,7 @@ class ScanManager:
         scan.progress["bytes_done"] = card.stats.bytes_received
         scan.state = "verifying"
         self._publish(scan)
+
         def timed_verify() -> ScanOutcome:
             started = time.thread_time()
             try:

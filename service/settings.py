@@ -1,5 +1,5 @@
 """Service settings: one class, read from an optional TOML file and ``CCCD_*`` environment
-variables (issue 9 "App factory and settings"; the twelve-factor "config in the environment").
+variables ("App factory and settings"; the twelve-factor "config in the environment").
 
 Precedence, lowest first: defaults, the config file (``--config`` or ``CCCD_CONFIG``), the
 environment, then command-line flags (``cccd serve --host/--port``). Desk keys are kept only

@@ -1,4 +1,4 @@
-"""One verdict for one card read: ARCHITECTURE.md data path step 5.
+"""One verdict for one card read: docs/architecture.md data path step 5.
 
 Passive authentication of every file against EF.SOD and the trust store; chip (DG14) or
 active (DG15) authentication counted only when passive authentication holds (a forger who
@@ -184,7 +184,7 @@ def _parse_warnings(card: CardRead) -> tuple[str, ...]:
 def acceptance(
     passive: PassiveAuthResult, clone: CloneCheck, trust: TrustStore | None
 ) -> tuple[Acceptance, str]:
-    """The desk's three outcomes (ARCHITECTURE.md "How hospitals deploy it") and a machine
+    """The desk's three outcomes (docs/architecture.md "How hospitals deploy it") and a machine
     reason: ``genuine`` only when anchored at a CSCA of the issuing state and not a clone;
     ``issuer_not_checked`` when hashes and signature hold but no installed CSCA anchors the
     signer; everything else ``not_genuine``. Whether an unchecked issuer is usable is the

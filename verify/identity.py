@@ -1,8 +1,8 @@
 """One identity record from the chip (DG13, DG1 as fallback) and the QR code, cross-checked.
 
-Issue 7 parts 3 and 4: DG1 vs DG13 vs QR compared field by field (ID number, date of birth,
+DG1 vs DG13 vs QR compared field by field (ID number, date of birth,
 sex, date of expiry, the folded name against the MRZ name); card status; age; JSON-ready
-output and the HIS data standard's identity fields (QĐ 4750 / QĐ 130, shared spec
+output and the HIS data standard's identity fields (QĐ 4750 / QĐ 130, docs/spec
 ``bhyt-gateway.md``). Every text field passes through ``verify.vntext.repair`` and the record
 says which fields were repaired. Inputs are plain mappings, so this module does not depend
 on the LDS parser classes; time is an explicit argument (``today``).

@@ -1,6 +1,6 @@
 """The QR code printed on the CCCD (2021, front) and the thẻ căn cước (2024, back).
 
-Shared spec ``cccd-chip.md`` "The QR code printed on the card"; issue 7 part 2. The payload is
+``docs/spec/cccd-chip.md`` "The QR code printed on the card". The payload is
 UTF-8, pipe-separated: ``id|old id|full name|ddmmyyyy birth|Nam/Nữ|residence|ddmmyyyy issue``
 (7 fields, 2021) or the same 7 then more (10 or more, 2024). Keyboard-mode scanners mangle it
 (UTF-8 read as CP1252, Big5 / Shift-JIS decoders): ``verify.vntext.repair`` runs first.

@@ -1,7 +1,7 @@
 """Vietnamese text: repair legacy encodings and mojibake, normalise, fold, case and re-encode.
 
-Implements the shared spec ``vietnamese-text.md`` (every row of its "lỗi font chữ" table) and
-issue 7 part 1. The legacy mappings (TCVN3, VNI-Windows, VISCII) are data files in
+Implements ``docs/spec/vietnamese-text.md`` (every row of its "lỗi font chữ" table). The
+legacy mappings (TCVN3, VNI-Windows, VISCII) are data files in
 ``verify/data/`` with their provenance; nothing here reads the clock, the network or a file
 other than those tables, loaded once at import.
 
@@ -553,8 +553,9 @@ def _retone_word(word: str, style: Literal["old", "new"]) -> str:
 def retone(text: str, style: Literal["old", "new"] = "new") -> str:
     """Move tone marks in open "oa", "oe", "uy" syllables to one placement style.
 
-    Named as issue 7 names them: ``"new"`` gives "Hòa", "Khỏe", "Thủy" (mark on the first
-    vowel); ``"old"`` gives "Hoà", "Khoẻ", "Thuỷ". Other syllables are left alone.
+    Named as docs/spec/vietnamese-text.md names them: ``"new"`` gives "Hòa", "Khỏe",
+    "Thủy" (mark on the first vowel); ``"old"`` gives "Hoà", "Khoẻ", "Thuỷ". Other syllables
+    are left alone.
     """
     nfc = unicodedata.normalize("NFC", text)
     return _WORD.sub(lambda m: _retone_word(m.group(), style), nfc)

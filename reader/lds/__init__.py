@@ -1,4 +1,4 @@
-"""Parsing of the LDS files of a CCCD (ICAO 9303-10 §4.6-4.7; DG13 per shared spec
+"""Parsing of the LDS files of a CCCD (ICAO 9303-10 §4.6-4.7; DG13 per docs/spec
 ``cccd-chip.md``): one module per file type, each a pure function from the file's bytes to a
 frozen record that keeps those bytes as ``raw``. Errors are ``reader.errors.ParseError``
 naming the file and the offset.

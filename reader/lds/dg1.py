@@ -2,7 +2,7 @@
 9303-6 §4.2 (TD2), 9303-4 §4.2 (TD3); check digits 9303-3 §4.9).
 
 A wrong check digit is reported on its field, never raised: the desk still wants the data, and
-``verify`` decides what a failed check means. For the CCCD (shared spec ``cccd-chip.md``, "DG1")
+``verify`` decides what a failed check means. For the CCCD (``docs/spec/cccd-chip.md``, "DG1")
 the optional data of line 1 holds the 12-digit ID number.
 """
 

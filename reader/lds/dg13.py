@@ -1,4 +1,4 @@
-"""DG13 of the Vietnamese CCCD: personal data in UTF-8 (shared spec ``cccd-chip.md``, "DG13";
+"""DG13 of the Vietnamese CCCD: personal data in UTF-8 (``docs/spec/cccd-chip.md``, "DG13";
 the slot is ICAO 9303-10 §4.7.13 "optional details", the layout is the issuer's).
 
 ``6D { 30 { INTEGER version, OID 1.0.10646.1.0.8, 31 { 30 { INTEGER n, value... } ... } } }``.
@@ -130,7 +130,7 @@ def parse_date(text: str) -> DG13Date:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DG13:
-    """The parsed DG13; names as in ARCHITECTURE.md. ``None`` means absent, ``""`` empty."""
+    """The parsed DG13; names as in docs/architecture.md. ``None`` means absent, ``""`` empty."""
 
     raw: bytes
     version: int | None

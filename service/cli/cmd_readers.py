@@ -1,5 +1,5 @@
-"""``cccd readers``: the PC/SC readers and whether each holds a card (shared spec
-``pcsc-vpcd.md``); ``--probe`` also shows what each reader and card can do (T=0/T=1, extended
+"""``cccd readers``: the PC/SC readers and whether each holds a card (docs/spec
+``pcsc-testing.md``); ``--probe`` also shows what each reader and card can do (T=0/T=1, extended
 length by the ATR, by EF.ATR/INFO and by trying it) and what earlier reads learned about it
 (the reader memory in the data folder). The probe output is what an operator sends when
 reporting a reader that needs a quirk: it holds no personal data."""

@@ -1,6 +1,6 @@
 """``cccd simulate``: a simulated CCCD on a real PC/SC stack, for trying the reader path without
 a card. ``cccd simulate --vpcd`` puts a fictional citizen's card on pcscd's vpcd virtual reader
-(shared spec ``pcsc-vpcd.md``); ``cccd simulate list`` lists the fictional citizens;
+(``docs/spec/pcsc-testing.md``); ``cccd simulate list`` lists the fictional citizens;
 ``cccd simulate --export-trust DIR`` writes the simulated cards' CSCA certificates (DER and
 PEM) and CRL, for checking the simulated cards with another tool."""
 

@@ -1,4 +1,4 @@
-"""``cccd text repair STRING``: show how Vietnamese text was mangled and the repair (issue 7)."""
+"""``cccd text repair STRING``: show how Vietnamese text was mangled and the repair."""
 
 from __future__ import annotations
 

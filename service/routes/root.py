@@ -1,4 +1,4 @@
-"""Operations endpoints outside ``/api/v1`` (issue 9): ``/healthz`` for liveness and
+"""Operations endpoints outside ``/api/v1``: ``/healthz`` for liveness and
 readiness, ``/metrics`` for Prometheus. Neither needs a desk key.
 """
 

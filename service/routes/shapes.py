@@ -1,4 +1,4 @@
-"""Shapes the route groups share (issue 9): the 12-digit CCCD number pattern, and face images
+"""Shapes the route groups share: the 12-digit CCCD number pattern, and face images
 as JPEG that the browser never caches (they are personal data)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every content fault of the card factory, read by the real reader (PACE with the CAN) and
-judged by ``verify.check_card``: the verdict a desk must see (issues 3, 5, 6)."""
+judged by ``verify.check_card``: the verdict a desk must see."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``cccd read --simulated``, ``--dump``, ``cccd verify`` and ``cccd inspect`` end to end
-(issues 3, 4, 5, 7: the identity with diacritics, the verdict, the saved dump)."""
+(the identity with diacritics, the verdict, the saved dump)."""
 
 from __future__ import annotations
 

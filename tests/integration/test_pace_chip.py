@@ -1,5 +1,5 @@
 """The reader against the simulated chip with PACE, Chip Authentication and Active
-Authentication (issue 6): every parameter id, mapping, cipher and password kind opens the
+Authentication: every parameter id, mapping, cipher and password kind opens the
 chip and reads a file; wrong CANs, invalid chip keys, clones and replayed AA answers fail."""
 
 from __future__ import annotations

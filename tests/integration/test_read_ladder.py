@@ -1,4 +1,4 @@
-"""The read strategy (issue 2, "File reading"): few round trips, extended length when it
+"""The read strategy: few round trips, extended length when it
 works, a ladder down on 6700 / 6Cxx / short answers without desynchronising SM, odd INS B1
 beyond offset 32767 -- against the simulated chip from the card side."""
 

@@ -1,4 +1,4 @@
-"""The simulated chip and the card factory (issue 3): every citizen reads back byte for byte
+"""The simulated chip and the card factory: every citizen reads back byte for byte
 through the real reader; faults give the typed errors or flagged results they should; the
 chip refuses what a real chip refuses."""
 

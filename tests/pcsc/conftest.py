@@ -1,5 +1,5 @@
 """The PC/SC tests run through a real pcscd with vsmartcard's vpcd virtual readers, our
-simulated chip on the card side (shared spec ``pcsc-vpcd.md``).
+simulated chip on the card side (``docs/spec/pcsc-testing.md``).
 
 Without pcscd they skip, saying how to enable them; with ``CCCD_REQUIRE_PCSC=1`` (CI) a
 missing stack is a failure.

@@ -1,4 +1,4 @@
-"""Reading simulated cards through a real pcscd + vpcd (issue 8, "Tests that must exist"):
+"""Reading simulated cards through a real pcscd + vpcd:
 several citizens swapped between reads, a card removed mid-DG2, a card that stops answering,
 a chip refusing extended length, the reader errors, and the CLI."""
 

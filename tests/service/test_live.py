@@ -1,4 +1,4 @@
-"""The desk flow through a live ``cccd serve --simulated`` process (issue 9 tests)."""
+"""The desk flow through a live ``cccd serve --simulated`` process."""
 
 from __future__ import annotations
 

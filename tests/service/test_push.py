@@ -417,13 +417,31 @@ def test_replay_buffer_resumes_and_reports_gaps() -> None:
     start = bus.last_id
     for n in range(3):
         bus.publish("scan", {"n": n}, to=("d",))
-    sub = bus.subscribe(start)
+    sub = bus.subscribe("d", start)
     assert [e.data["n"] for e in sub.replay] == [0, 1, 2] and not sub.gap
     middle = bus.event_id(2)
-    assert [e.data["n"] for e in bus.subscribe(middle).replay] == [2]
+    assert [e.data["n"] for e in bus.subscribe("d", middle).replay] == [2]
     for n in range(3, 8):
-        bus.publish("scan", {"n": n}, to=())
-    lost = bus.subscribe(middle)  # events 3.. were evicted from the 4-event buffer
+        bus.publish("scan", {"n": n}, to=("d",))
+    lost = bus.subscribe("d", middle)  # events 3.. were evicted from the 4-event buffer
     assert lost.gap and [e.data["n"] for e in lost.replay] == [4, 5, 6, 7]
-    assert bus.subscribe(bus.last_id).replay == [] and not bus.subscribe(bus.last_id).gap
-    assert bus.subscribe("other-3").gap and bus.subscribe(f"{bus.boot}-99").gap
+    assert bus.subscribe("d", bus.last_id).replay == []
+    assert not bus.subscribe("d", bus.last_id).gap
+    assert bus.subscribe("d", "other-3").gap and bus.subscribe("d", f"{bus.boot}-99").gap
+
+
+def test_events_go_only_onto_the_queues_of_their_desks() -> None:
+    """Per-desk fan-out: publishing for desk A touches no other desk's queue, and a desk
+    resuming is replayed only its own events."""
+    bus = EventBus()
+    start = bus.last_id
+    a, b = bus.subscribe("desk-a"), bus.subscribe("desk-b")
+    assert bus.subscribers == 2
+    bus.publish("scan", {"n": 1}, to=("desk-a",))
+    bus.publish("reader", {"n": 2}, to=("desk-a", "desk-b"))
+    assert [a.queue.get_nowait().data["n"] for _ in range(a.queue.qsize())] == [1, 2]
+    assert [b.queue.get_nowait().data["n"] for _ in range(b.queue.qsize())] == [2]
+    assert [e.data["n"] for e in bus.subscribe("desk-b", start).replay] == [2]
+    bus.unsubscribe(a)
+    bus.publish("scan", {"n": 3}, to=("desk-a",))
+    assert a.queue.empty()

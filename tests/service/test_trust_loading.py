@@ -1,5 +1,5 @@
 """Which CSCA trust store the service uses: the configured one, else the directory
-``cccd trust`` manages, else none (issue 5: the service takes the same store as the CLI)."""
+``cccd trust`` manages, else none (the service takes the same store as the CLI)."""
 
 from __future__ import annotations
 

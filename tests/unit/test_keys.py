@@ -1,5 +1,5 @@
 """Access keys: ICAO 7-3-1 check digits, the BAC MRZ information (with the long-number rule),
-and the Vietnamese derivations from the 12-digit ID number (shared spec "Access control")."""
+and the Vietnamese derivations from the 12-digit ID number (docs/spec "Access control")."""
 
 from __future__ import annotations
 

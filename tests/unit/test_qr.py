@@ -1,4 +1,4 @@
-"""verify.qr: both QR generations, mangled scans, bad fields named (issue 7 part 2)."""
+"""verify.qr: both QR generations, mangled scans, bad fields named."""
 
 from __future__ import annotations
 

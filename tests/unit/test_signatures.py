@@ -185,7 +185,8 @@ def test_garbage_signature_is_false_not_an_exception() -> None:
         assert not signatures.verify_ecdsa(loaded, junk, b"m", "sha256")
 
 
-# Every curve of issue 5: the first seven verified by pyca/cryptography, the last three (which it
+# Every curve the chip spec lists: the first seven verified by pyca/cryptography, the last three
+# (which it
 # lacks) by the ecdsa package. Signatures come from the ecdsa package, so the cryptography
 # backend is checked against an independent signer.
 CURVES = [

@@ -1,4 +1,4 @@
-"""verify.vntext: every cause in vietnamese-text.md is recognised and undone (issue 7)."""
+"""verify.vntext: every cause in vietnamese-text.md is recognised and undone."""
 
 from __future__ import annotations
 
