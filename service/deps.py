@@ -32,28 +32,37 @@ def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     return peer
 
 
+def refuse_key(ctx: Context, client: str, outcome: str, what: str) -> Problem | None:
+    """Count and audit a refused key (the request line bounded and escaped, no ID number);
+    a 429 Problem when that address has been refused too often to be heard any more."""
+    ctx.metrics.auth_failures.inc()
+    if ctx.ip_limiter.take(f"auth:{client}"):
+        return Problem(
+            status=429,
+            slug="rate-limited",
+            title="Too many refused requests",
+            headers={"Retry-After": "60"},
+        )
+    ctx.store.audit(
+        desk="-",
+        action="auth",
+        outcome=outcome,
+        detail=bounded(redact.redact(what), 120),
+        client=client,
+    )
+    return None
+
+
 def require_desk(request: Request) -> Principal:
     ctx = ctx_of(request)
     token = bearer_token(request.headers.get("authorization"))
     principal = ctx.keys.desk_for(token) if token else None
     if principal is None:
-        ctx.metrics.auth_failures.inc()
         client = client_address(request, ctx.settings.trusted_proxies)
-        if ctx.ip_limiter.take(f"auth:{client}"):
-            raise Problem(
-                status=429,
-                slug="rate-limited",
-                title="Too many refused requests",
-                headers={"Retry-After": "60"},
-            )
         outcome = "wrong_key" if token else "missing_key"
-        ctx.store.audit(
-            desk="-",
-            action="auth",
-            outcome=outcome,
-            detail=bounded(redact.redact(f"{request.method} {request.url.path}"), 120),
-            client=client,
-        )
+        wait = refuse_key(ctx, client, outcome, f"{request.method} {request.url.path}")
+        if wait is not None:
+            raise wait
         raise Problem(
             status=401,
             slug="unauthorized",

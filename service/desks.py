@@ -205,3 +205,13 @@ def minimise(identity: Mapping[str, Any] | None, allowed: frozenset[str]) -> dic
                 if not isinstance(item, dict) or item.get("field") not in OPTIONAL_FIELDS - allowed
             ]
     return shown
+
+
+def result_for(result: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    """A scan result as one principal may see it (a copy): its identity, verified or not,
+    with only the check-in fields and the optional ones in ``allowed``."""
+    shown = dict(result)
+    for key in ("identity", "unverified_identity"):
+        if shown.get(key) is not None:
+            shown[key] = minimise(shown[key], allowed)
+    return shown

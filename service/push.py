@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from service.desks import Principal, minimise
+from service.desks import Principal, result_for
 from service.events import Event
 from service.visibility import may_see_event, may_see_reader
 
@@ -107,10 +107,7 @@ def parse_photo(value: Any) -> PhotoChoice:
 def scan_result(scan: Any, photo: PhotoChoice, caller: Principal) -> dict[str, Any]:
     """A finished scan's result as a subscriber asked for it (a copy: the scan keeps its own),
     with only the card fields this caller may see (as ``GET /scans/{id}`` shows them)."""
-    result: dict[str, Any] = dict(scan.result or {})
-    for key in ("identity", "unverified_identity"):
-        if result.get(key) is not None:
-            result[key] = minimise(result[key], caller.fields)
+    result = result_for(scan.result or {}, caller.fields)
     if photo == "none":
         result.pop("photo_url", None)
     elif photo == "data" and scan.photo_jpeg:

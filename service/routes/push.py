@@ -22,10 +22,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from service import redact
 from service.context import Context, ctx_of
 from service.cors import OriginPolicy
-from service.deps import AuditDep, CtxDep, DeskDep, client_address, require_desk
+from service.deps import AuditDep, CtxDep, DeskDep, client_address, refuse_key, require_desk
 from service.desks import Principal
 from service.events import format_event
 from service.problems import Problem
@@ -74,22 +73,6 @@ def event_ticket(desk: DeskDep, ctx: CtxDep, body: TicketRequest | None = None) 
     }
 
 
-def _refused(ctx: Context, client: str, outcome: str, path: str) -> Problem | None:
-    """Count and audit a refused subscription; a Problem when the address must wait."""
-    ctx.metrics.auth_failures.inc()
-    if ctx.ip_limiter.take(f"auth:{client}"):
-        return Problem(
-            status=429,
-            slug="rate-limited",
-            title="Too many refused requests",
-            headers={"Retry-After": "60"},
-        )
-    ctx.store.audit(
-        desk="-", action="auth", outcome=outcome, detail=redact.redact(path), client=client
-    )
-    return None
-
-
 def events_subscriber(
     request: Request,
     ticket: Annotated[
@@ -106,7 +89,7 @@ def events_subscriber(
         return ctx.tickets.redeem(ticket)
     except TicketError:
         client = client_address(request, ctx.settings.trusted_proxies)
-        wait = _refused(ctx, client, "bad_ticket", request.url.path)
+        wait = refuse_key(ctx, client, "bad_ticket", request.url.path)
         raise wait or Problem(
             status=401,
             slug="invalid-ticket",
@@ -264,7 +247,7 @@ def _authenticate(
         caller = ctx.keys.desk_for(key) if key else None
     if caller is None:
         given = hello.get("ticket") or hello.get("key") or offered
-        wait = _refused(ctx, client, "wrong_key" if given else "missing_key", "/api/v1/ws")
+        wait = refuse_key(ctx, client, "wrong_key" if given else "missing_key", "/api/v1/ws")
         return (
             None,
             options,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from service.context import Context
 from service.deps import AuditDep, CtxDep, DeskDep, ReadingDesk
-from service.desks import Principal, minimise
+from service.desks import Principal, result_for
 from service.problems import Problem, invalid_input
 from service.routes.shapes import ID_NUMBER, JPEG_RESPONSES, jpeg_response
 from service.scanner import KeyRequestError, access_request
@@ -223,13 +223,8 @@ def _scan_or_404(ctx: Context, scan_id: str, desk: Principal) -> Scan:
 
 def _scan_view(body: dict[str, Any], desk: Principal) -> dict[str, Any]:
     """The optional card fields only where this principal's configuration asks for them."""
-    result = body.get("result")
-    if isinstance(result, dict):
-        result = dict(result)
-        for key in ("identity", "unverified_identity"):
-            if result.get(key) is not None:
-                result[key] = minimise(result[key], desk.fields)
-        body["result"] = result
+    if isinstance(body.get("result"), dict):
+        body["result"] = result_for(body["result"], desk.fields)
     return body
 
 

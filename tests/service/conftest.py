@@ -140,3 +140,19 @@ def finished(client: httpx.Client, scan_id: str, timeout: float = 30) -> dict[st
         if body["state"] in ("done", "failed"):
             return dict(body)
     raise AssertionError("scan did not finish")
+
+
+def audit_rows(server: LiveServer) -> list[dict[str, str]]:
+    """The server's whole audit log, as ``cccd audit export`` writes it."""
+    import csv
+    import io
+
+    export = server.data_dir / "audit-all.csv"
+    subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "audit", "export", "--output", str(export)],
+        cwd=ROOT,
+        env=server.env,
+        check=True,
+        capture_output=True,
+    )
+    return list(csv.DictReader(io.StringIO(export.read_text("utf-8"))))

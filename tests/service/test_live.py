@@ -22,6 +22,7 @@ from tests.service.conftest import (
     READER_2,
     ROOT,
     LiveServer,
+    audit_rows,
     finished,
     put_card,
     scan,
@@ -233,18 +234,6 @@ def test_wrong_key_is_401_and_audited(live: LiveServer) -> None:
     assert "017072769692" not in export.read_text("utf-8")
     lookups = [r for r in rows if r["action"] == "lookup" and r["desk"] == "desk-1"]
     assert lookups and all(r["subject"].startswith("h:") for r in lookups)
-
-
-def audit_rows(live: LiveServer) -> list[dict[str, str]]:
-    export = live.data_dir / "audit-all.csv"
-    subprocess.run(
-        [sys.executable, "-m", "service.cli.main", "audit", "export", "--output", str(export)],
-        cwd=ROOT,
-        env=live.env,
-        check=True,
-        capture_output=True,
-    )
-    return list(csv.DictReader(io.StringIO(export.read_text("utf-8"))))
 
 
 def test_every_lookup_is_audited(live: LiveServer) -> None:

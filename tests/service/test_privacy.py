@@ -8,9 +8,7 @@ a chain that shows tampering, private file modes.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import io
 import json
 import os
 import socket
@@ -33,6 +31,7 @@ from fixtures.citizens import citizen
 from tests.service.conftest import (
     ROOT,
     LiveServer,
+    audit_rows,
     finished,
     put_card,
     scan,
@@ -291,18 +290,6 @@ def test_host_header_must_name_the_service(two_desks: LiveServer) -> None:
     assert httpx.get(f"{two_desks.url}/healthz").status_code == 200
 
 
-def _audit_rows(server: LiveServer) -> list[dict[str, str]]:
-    out = server.data_dir / "audit-export.csv"
-    subprocess.run(
-        [sys.executable, "-m", "service.cli.main", "audit", "export", "--output", str(out)],
-        cwd=ROOT,
-        env=server.env,
-        check=True,
-        capture_output=True,
-    )
-    return list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
-
-
 def _audit_verify(server: LiveServer) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli.main", "audit", "verify"],
@@ -329,7 +316,7 @@ def test_failures_refusals_and_views_are_audited_in_a_chain(two_desks: LiveServe
             intruder.get("/api/v1/readers", headers={"X-Forwarded-For": "6.6.6.6"}).status_code
             == 401
         )
-    rows = _audit_rows(two_desks)
+    rows = audit_rows(two_desks)
     declaration = {r["outcome"]: r["detail"] for r in rows if r["action"] == "declaration"}
     assert declaration["purpose"] and "retention_hours" in declaration
     records = [r for r in rows if r["action"] != "declaration"]
@@ -407,7 +394,7 @@ def test_erase_on_request_is_complete_and_audited(two_desks: LiveServer) -> None
         assert a.get(f"/api/v1/citizens/{person}").status_code == 404
     assert person.encode() not in _raw_database(two_desks)
     assert any(
-        r["action"] == "erase" and r["subject"].startswith("h:") for r in _audit_rows(two_desks)
+        r["action"] == "erase" and r["subject"].startswith("h:") for r in audit_rows(two_desks)
     )
 
 
