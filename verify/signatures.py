@@ -30,6 +30,7 @@ from ecdsa import curves as ecdsa_curves
 from ecdsa import ellipticcurve
 
 from reader.errors import ParseError, UnsupportedError
+from reader.lds.sod import HASH_NAMES as SOD_HASH_NAMES
 
 HashName = Literal["sha1", "sha224", "sha256", "sha384", "sha512"]
 HASH_NAMES: tuple[str, ...] = ("sha1", "sha224", "sha256", "sha384", "sha512")
@@ -88,13 +89,7 @@ _ECDSA_PLAIN = {
     "0.4.0.127.0.7.1.1.4.1.4": "sha384",
     "0.4.0.127.0.7.1.1.4.1.5": "sha512",
 }
-_HASH_BY_OID = {
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.4": "sha224",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
+_HASH_BY_OID = SOD_HASH_NAMES  # one hash-OID table for the code base (reader.lds.sod)
 
 
 # What asn1crypto raises, lazily and late, for structures that do not parse.

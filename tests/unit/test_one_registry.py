@@ -138,11 +138,6 @@ def test_brainpool_p256r1_oid_is_spelled_out_in_exactly_one_module() -> None:
     assert len(holders) == 1, holders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hash-OID table is kept twice (reader/lds/sod.py HASH_NAMES and "
-    "verify/signatures.py _HASH_BY_OID) until one OID registry serves reader and verify",
-)
 def test_sha256_oid_is_spelled_out_in_exactly_one_module() -> None:
     holders = modules_spelling_oid(SHA256)
     assert len(holders) == 1, holders
