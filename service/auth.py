@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 
 from service.desks import DeskConfig, Principal
 
-Desk = Principal  # the name routes have always used for the caller
-
 
 class KeyRing:
     """Key digests -> principals. Takes ``desks`` (``DeskConfig``) or, as before, a mapping

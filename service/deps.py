@@ -116,10 +116,6 @@ class Audit:
     principal: Principal
     client: str | None = None
 
-    @property
-    def desk(self) -> str:
-        return self.principal.name
-
     def entry(
         self,
         action: str,

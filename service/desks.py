@@ -116,10 +116,6 @@ class Principal:
             config=desk,
         )
 
-    @property
-    def extra_fields(self) -> frozenset[str]:
-        return self.fields
-
     def owns_reader(self, reader_name: str) -> bool:
         return self.config is not None and self.config.owns_reader(reader_name)
 
@@ -165,7 +161,7 @@ def desk_from_mapping(name: str, raw: Mapping[str, Any], *, source: str, stored:
 
 def _strings(raw: Any, source: str) -> tuple[str, ...]:
     if isinstance(raw, str):
-        raw = [x for x in raw.split("|")]
+        raw = raw.split("|")
     if not isinstance(raw, list | tuple):
         raise DeskConfigError(f"{source}: a list of strings is needed")
     return tuple(str(x).strip() for x in raw if str(x).strip())
