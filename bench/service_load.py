@@ -113,7 +113,9 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> Server:
         if process.poll() is not None:
             raise SystemExit(f"server exited at start: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            health = httpx.get(f"{url}/healthz", timeout=2)
+            # the service is warm once its start-up work (the unit-code tables) is done
+            if health.status_code == 200 and health.json().get("unit_codes") != "loading":
                 return Server(process, url, log)
         except httpx.HTTPError:
             pass
@@ -123,7 +125,13 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> Server:
 
 
 def start_cccd(
-    workdir: Path, desks: list[int], all_desks: int, *, database_url: str | None, index: int
+    workdir: Path,
+    desks: list[int],
+    all_desks: int,
+    *,
+    database_url: str | None,
+    index: int,
+    cards_in_process: bool = False,
 ) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCCD_")}
     data = workdir / f"cccd-{index}"
@@ -144,6 +152,9 @@ def start_cccd(
             "CCCD_RATE_LIMIT": "1000000",
             "CCCD_RATE_LIMIT_BURST": "100000",
             "CCCD_CARD_WAIT_SECONDS": "10",
+            # the simulated cards do their work in a process of their own, as real cards do
+            # theirs on the card (--cards-in-process: inside the service, as before)
+            "CCCD_SIMULATED_CARDS_PROCESS": "0" if cards_in_process else "1",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -357,17 +368,22 @@ async def drive(bases: list[str], desks: int, seconds: float, warmup: float) -> 
 
 
 class Sampler:
-    """CPU seconds and RSS of the server processes, RSS sampled once a second."""
+    """CPU seconds and RSS of the server processes, RSS sampled once a second; the CPU of
+    their children (the simulated cards' host process) apart."""
 
     def __init__(self, servers: list[Server]) -> None:
         import psutil
 
         self.procs = [psutil.Process(s.process.pid) for s in servers]
+        self.children = [c for p in self.procs for c in p.children(recursive=True)]
         self.rss: list[tuple[float, int]] = []
         self._task: asyncio.Task[None] | None = None
 
     def cpu(self) -> float:
         return sum(p.cpu_times().user + p.cpu_times().system for p in self.procs)
+
+    def cards_cpu(self) -> float:
+        return sum(p.cpu_times().user + p.cpu_times().system for p in self.children)
 
     def rss_now(self) -> int:
         return sum(p.memory_info().rss for p in self.procs)
@@ -407,10 +423,12 @@ async def measure(
     drive_task = asyncio.create_task(drive([s.url for s in servers], desks, seconds, warmup))
     await asyncio.sleep(warmup)
     cpu0, card0 = sampler.cpu(), await asyncio.to_thread(scan_cpu, servers)
+    host0 = sampler.cards_cpu()
     client0 = time.process_time()
     rec = await drive_task
     client = time.process_time() - client0
     cpu1, card1 = sampler.cpu(), await asyncio.to_thread(scan_cpu, servers)
+    host = sampler.cards_cpu() - host0
     rss_task.cancel()
     measured: float = rec.measured  # type: ignore[attr-defined]
     endpoints: dict[str, Any] = {}
@@ -446,6 +464,8 @@ async def measure(
         "scan_cpu_seconds": card,
         "cpu_ms_per_request": cpu / max(1, short_count) * 1000,
         "cpu_ms_per_request_without_cards": (cpu - card) / max(1, short_count) * 1000,
+        "read_cpu_ms_per_scan": card / max(1, len(rec.e2e)) * 1000,
+        "cards_process_cpu_utilisation": host / measured,
         "cpu_utilisation": cpu / measured,
         "client_cpu_utilisation": client / measured,
         "rss_mb": {
@@ -487,7 +507,12 @@ def run_pair(args: argparse.Namespace, workdir: Path, run: int) -> dict[str, Any
                     desks = [i for i in range(args.desks) if i % k == j]
                     servers.append(
                         start_cccd(
-                            workdir / f"run{run}", desks, args.desks, database_url=database, index=j
+                            workdir / f"run{run}",
+                            desks,
+                            args.desks,
+                            database_url=database,
+                            index=j,
+                            cards_in_process=args.cards_in_process,
                         )
                     )
             print(
@@ -583,10 +608,18 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
 
     line("server CPU per short request (ms)", lambda r: f"{r['cpu_ms_per_request']:.2f}")
     line(
-        "  without the simulated cards' work (ms)",
+        "  card reads and verification apart (ms)",
         lambda r: f"{r['cpu_ms_per_request_without_cards']:.2f}",
     )
+    line(
+        "reader's side of a read + verification, CPU per scan (ms)",
+        lambda r: f"{r.get('read_cpu_ms_per_scan', 0):.1f}",
+    )
     line("server CPU used (cores)", lambda r: f"{r['cpu_utilisation']:.2f}")
+    line(
+        "simulated cards' process CPU used (cores)",
+        lambda r: f"{r.get('cards_process_cpu_utilisation', 0):.2f}",
+    )
     line("client CPU used (cores)", lambda r: f"{r['client_cpu_utilisation']:.2f}")
     line(
         "RSS start / end / max (MB)",
@@ -647,6 +680,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("cccd", "hello"), help="drive one app only")
     parser.add_argument("--profile", type=Path, help="py-spy the service into this directory")
     parser.add_argument("--profile-threads", action="store_true", help="stacks per thread")
+    parser.add_argument(
+        "--cards-in-process",
+        action="store_true",
+        help="the simulated chips inside the service's process (default: a process of their own)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.add_argument("--fail-on-error", action="store_true", help="exit 1 on any error")
     args = parser.parse_args(argv)

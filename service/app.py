@@ -147,6 +147,10 @@ def create_app(
 
         ctx.unknown_issuers = UnknownIssuers(settings.data_dir)
         await asyncio.to_thread(registry.refresh)
+        if settings.simulated and settings.simulated_cards_process:
+            from fixtures.card_host import CardHostProcess
+
+            ctx.card_host = await asyncio.to_thread(CardHostProcess)
         ctx.tasks.append(asyncio.create_task(_purge_loop(ctx), name="purge"))
         if ctx.outbox is not None:
             await asyncio.to_thread(ctx.outbox.create_schema)
@@ -156,7 +160,7 @@ def create_app(
                     name="his-webhook",
                 )
             )
-        ctx.tasks.append(asyncio.create_task(_warm_units(), name="units"))
+        ctx.tasks.append(asyncio.create_task(_warm_units(ctx), name="units"))
         try:
             yield
         finally:
@@ -169,6 +173,8 @@ def create_app(
             if bhyt is not None:
                 await bhyt.aclose()
             store.close()
+            if ctx.card_host is not None:
+                ctx.card_host.stop()
 
     app = FastAPI(
         title="CCCD desk service",
@@ -274,13 +280,16 @@ def _outbox(settings: Settings, store: Store) -> Any:
     )
 
 
-async def _warm_units() -> None:
-    """Load the administrative-unit lists before the first card needs them."""
+async def _warm_units(ctx: Context) -> None:
+    """Load the administrative-unit lists before the first card needs them (a few seconds
+    of CPU; ``/healthz`` says ``unit_codes: loading`` until then)."""
     from service.his.units import UnitsError, tables
 
     try:
         await asyncio.to_thread(tables)
+        ctx.unit_codes = "ready"
     except UnitsError as exc:
+        ctx.unit_codes = "unavailable"
         log.warning("administrative-unit codes unavailable: %s", exc)
 
 

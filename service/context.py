@@ -44,6 +44,8 @@ class Context:
     outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
     unknown_issuers: Any = None  # service.unknown_issuers.UnknownIssuers, None: not recorded
     bhxh_standin: Any = None  # simulated mode: the in-process BHXH stand-in's app
+    unit_codes: str = "loading"  # the HIS unit-code tables: loading | ready | unavailable
+    card_host: Any = None  # fixtures.card_host.CardHostProcess: simulated cards out of process
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

@@ -668,10 +668,12 @@ class Store:
             select(audit_log.c.mac).order_by(audit_log.c.id.desc()).limit(1)
         ).scalar()
         previous = previous or GENESIS_MAC
+        rows = []
         for entry in entries:
             row = self._audit_row(entry)
             previous = chain_mac(self.keys.chain, previous, _chain_fields(row))
-            conn.execute(insert(audit_log).values(**row, mac=previous))
+            rows.append(row | {"mac": previous})
+        conn.execute(insert(audit_log), rows)  # one statement, executemany
 
     def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
         shown = [s for s in (self.subject(i) for i in entry.id_numbers) if s]

@@ -6,6 +6,7 @@ with the client's address.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -53,14 +54,18 @@ def refuse_key(ctx: Context, client: str, outcome: str, what: str) -> Problem | 
     return None
 
 
-def require_desk(request: Request) -> Principal:
+async def require_desk(request: Request) -> Principal:
+    """The calling principal, its key checked and rate-limited. Async, so that FastAPI runs
+    it on the event loop: only a refused key touches the database (the audit record), and
+    that goes to a thread."""
     ctx = ctx_of(request)
     token = bearer_token(request.headers.get("authorization"))
     principal = ctx.keys.desk_for(token) if token else None
     if principal is None:
         client = client_address(request, ctx.settings.trusted_proxies)
         outcome = "wrong_key" if token else "missing_key"
-        wait = refuse_key(ctx, client, outcome, f"{request.method} {request.url.path}")
+        what = f"{request.method} {request.url.path}"
+        wait = await asyncio.to_thread(refuse_key, ctx, client, outcome, what)
         if wait is not None:
             raise wait
         raise Problem(
@@ -87,15 +92,20 @@ def require_desk(request: Request) -> Principal:
     return principal
 
 
+async def context_of(request: Request) -> Context:
+    """The app's context (async: no thread for a dependency that only reads app state)."""
+    return ctx_of(request)
+
+
 DeskDep = Annotated[Principal, Depends(require_desk)]
-CtxDep = Annotated[Context, Depends(ctx_of)]
+CtxDep = Annotated[Context, Depends(context_of)]
 
 
 def require_role(*roles: Role) -> object:
     """A dependency that lets only these roles through; others get 404 (the route's
     existence is not confirmed to a caller who may not use it)."""
 
-    def check(principal: DeskDep) -> Principal:
+    async def check(principal: DeskDep) -> Principal:
         if principal.role not in roles:
             raise Problem(status=404, slug="not-found", title="Not found")
         return principal
@@ -165,7 +175,7 @@ class Audit:
         )
 
 
-def audit_for(desk: DeskDep, ctx: CtxDep, request: Request) -> Audit:
+async def audit_for(desk: DeskDep, ctx: CtxDep, request: Request) -> Audit:
     # FastAPI caches require_desk per request: a route taking DeskDep too is checked once.
     return Audit(ctx.store, desk, client_address(request, ctx.settings.trusted_proxies))
 

@@ -83,7 +83,12 @@ class ReaderMemory:
         )
         with self._save_lock:  # one writer at a time, the newest snapshot last
             with self._lock:
-                self._entries.pop((reader, entry.atr), None)
+                known = self._entries.pop((reader, entry.atr), None)
+                if known is not None and known.profile == profile:
+                    # Nothing new learned (every read but the first on a reader): the entry
+                    # moves to the recent end, the file is written with the next change.
+                    self._entries[(reader, entry.atr)] = known
+                    return
                 self._entries[(reader, entry.atr)] = entry
                 while len(self._entries) > MAX_ENTRIES:
                     del self._entries[next(iter(self._entries))]

@@ -152,6 +152,8 @@ class Settings:
     readers: tuple[str, ...] = ()  # PC/SC reader name filters (substring); empty: all
     simulated_readers: tuple[str, ...] = ("Simulated reader 1", "Simulated reader 2")
     simulated_link: bool = True  # simulated chips take a realistic time per APDU
+    # simulated chips in a process of their own, as a real card's work is not the service's
+    simulated_cards_process: bool = False
     card_wait_seconds: float = 15.0
     resume_wait_seconds: float = 10.0  # a card that left mid-read may come back this long
     queue_limit: int = 16
@@ -408,6 +410,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "CCCD_READERS": ("readers", "list"),
     "CCCD_SIMULATED_READERS": ("simulated_readers", "list"),
     "CCCD_SIMULATED_LINK": ("simulated_link", "bool"),
+    "CCCD_SIMULATED_CARDS_PROCESS": ("simulated_cards_process", "bool"),
     "CCCD_CARD_WAIT_SECONDS": ("card_wait_seconds", "float"),
     "CCCD_RESUME_WAIT_SECONDS": ("resume_wait_seconds", "float"),
     "CCCD_QUEUE_LIMIT": ("queue_limit", "int"),

@@ -7,8 +7,6 @@ the API only when ``settings.simulated``.
 from __future__ import annotations
 
 import asyncio
-import functools
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -100,9 +98,7 @@ async def put_card(
     target = _simulated_reader(ctx, reader, audit.principal)
     faults = _demo_faults(body)
     try:
-        chip = await asyncio.to_thread(
-            _build_chip, body.id_number, faults, ctx.settings.simulated_link
-        )
+        chip = await asyncio.to_thread(_new_chip, ctx, body, faults)
     except KeyError:
         raise Problem(
             status=404,
@@ -145,12 +141,15 @@ def _simulated_reader(ctx: Context, name: str, desk: Principal) -> SimulatedRead
     return reader
 
 
+def _fault_names(body: DemoCard) -> list[str]:
+    return [*body.faults, *([body.fault] if body.fault else [])]
+
+
 def _demo_faults(body: DemoCard) -> list[Any]:
     from fixtures.faults import parse_fault
 
-    names = [*body.faults, *([body.fault] if body.fault else [])]
     faults: list[Any] = []
-    for name in names:
+    for name in _fault_names(body):
         try:
             faults.append(parse_fault(FAULT_ALIASES.get(name.strip(), name)))
         except ValueError as exc:
@@ -160,38 +159,12 @@ def _demo_faults(body: DemoCard) -> list[Any]:
     return faults
 
 
-def _build_chip(id_number: str, faults: list[Any], realistic_link: bool) -> Any:
-    from fixtures.cards import build_card, chip_for_card
-    from fixtures.citizens import citizen
-    from fixtures.link import CONTACTLESS_424
+def _new_chip(ctx: Context, body: DemoCard, faults: list[Any]) -> Any:
+    """The citizen's chip: in the card host process when there is one, else here."""
+    link = ctx.settings.simulated_link
+    if ctx.card_host is not None:
+        spellings = [FAULT_ALIASES.get(f.strip(), f.strip()) for f in _fault_names(body)]
+        return ctx.card_host.chip(body.id_number, spellings, link)
+    from fixtures.cards import demo_chip
 
-    citizen(id_number)  # KeyError for unknown citizens
-    options: dict[str, Any] = {}
-    if realistic_link:
-        options.update(link=CONTACTLESS_424, sleep_for_link=True)
-    from fixtures.quirks import quirky
-
-    if all(isinstance(f, str) for f in faults):  # content faults only: the card is a constant
-        card = _content_card(id_number, tuple(sorted(faults)))
-    else:  # behaviour faults keep state per chip
-        card = build_card(id_number, faults=faults)
-    # Reader quirks (extended_apdu_error, t0, lost_at=K:MS ...) wrap the chip like a reader.
-    return quirky(chip_for_card(card, **options), faults)
-
-
-_CARD_LOCK = threading.Lock()
-
-
-def _content_card(id_number: str, faults: tuple[str, ...]) -> Any:
-    """Building a card (face image, signed SOD) costs tens of milliseconds; the files of a
-    citizen's card with the same content faults never change, so they are built once (under
-    a lock: fifty desks putting the same card at once build it once)."""
-    with _CARD_LOCK:
-        return _build_content_card(id_number, faults)
-
-
-@functools.lru_cache(maxsize=64)
-def _build_content_card(id_number: str, faults: tuple[str, ...]) -> Any:
-    from fixtures.cards import build_card
-
-    return build_card(id_number, faults=faults)
+    return demo_chip(body.id_number, faults, link)

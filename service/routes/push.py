@@ -73,7 +73,7 @@ def event_ticket(desk: DeskDep, ctx: CtxDep, body: TicketRequest | None = None) 
     }
 
 
-def events_subscriber(
+async def events_subscriber(
     request: Request,
     ticket: Annotated[
         str | None, Query(max_length=100, description="from POST /event-tickets")
@@ -84,12 +84,13 @@ def events_subscriber(
     """The ticket's desk and options; else the desk of the ``Authorization`` key."""
     ctx = ctx_of(request)
     if ticket is None:
-        return require_desk(request), PushOptions(results=results, photo=parse_photo(photo))
+        caller = await require_desk(request)
+        return caller, PushOptions(results=results, photo=parse_photo(photo))
     try:
         return ctx.tickets.redeem(ticket)
     except TicketError:
         client = client_address(request, ctx.settings.trusted_proxies)
-        wait = refuse_key(ctx, client, "bad_ticket", request.url.path)
+        wait = await asyncio.to_thread(refuse_key, ctx, client, "bad_ticket", request.url.path)
         raise wait or Problem(
             status=401,
             slug="invalid-ticket",

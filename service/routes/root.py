@@ -40,6 +40,7 @@ def healthz(ctx: CtxDep) -> JSONResponse:
             "bhxh_gateway": "configured" if ctx.bhyt is not None else "not_configured",
             "simulated": ctx.settings.simulated,
             "his_webhook": webhook,
+            "unit_codes": ctx.unit_codes,
         },
         status_code=200 if ok else 503,
     )
