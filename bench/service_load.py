@@ -558,6 +558,8 @@ def _profile(
     ]
     if args.profile_threads:
         command.append("--threads")
+    if not args.profile_waits:
+        command.append("--gil")  # where the interpreter's time goes, not who waits
     py_spy = Path(sys.executable).with_name("py-spy")
     command[0] = str(py_spy) if py_spy.exists() else "py-spy"
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -680,6 +682,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("cccd", "hello"), help="drive one app only")
     parser.add_argument("--profile", type=Path, help="py-spy the service into this directory")
     parser.add_argument("--profile-threads", action="store_true", help="stacks per thread")
+    parser.add_argument(
+        "--profile-waits",
+        action="store_true",
+        help="sample every thread, waiting or not (default: only the one holding the GIL)",
+    )
     parser.add_argument(
         "--cards-in-process",
         action="store_true",

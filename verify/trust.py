@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -231,10 +233,17 @@ def _is_ca(cert: x509.Certificate) -> bool:
 class TrustStore:
     """CSCA certificates, link certificates and CRLs an operator chose to trust."""
 
+    # Signature checks of a certificate by a stored key, remembered: a document signer
+    # signs thousands of cards, and its certificate's signature (a few milliseconds of
+    # elliptic-curve work) is the same for every one of them.
+    SIGNATURE_MEMORY: ClassVar[int] = 1024
+
     def __init__(self) -> None:
         self._certs: dict[str, TrustedCertificate] = {}
         self._crls: dict[str, RevocationList] = {}
         self.problems: list[str] = []  # files from_directory could not use, with the reason
+        self._signed_by: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._signed_by_lock = threading.Lock()
 
     # -- contents -------------------------------------------------------------------------
 
@@ -367,6 +376,23 @@ class TrustStore:
             found.append(candidate)
         return found
 
+    def _signed(self, cert: x509.Certificate, issuer: TrustedCertificate) -> bool:
+        """``verify_certificate_signature`` of ``cert`` by ``issuer``'s key, remembered by
+        the two certificates' fingerprints (the answer is a function of their bytes alone;
+        validity periods and revocation are checked on every use, not remembered)."""
+        key = (_fingerprint(bytes(cert.dump())), issuer.fingerprint)
+        with self._signed_by_lock:
+            known = self._signed_by.get(key)
+            if known is not None:
+                self._signed_by.move_to_end(key)
+                return known
+        ok = verify_certificate_signature(cert, issuer.certificate.public_key)
+        with self._signed_by_lock:
+            self._signed_by[key] = ok
+            while len(self._signed_by) > self.SIGNATURE_MEMORY:
+                self._signed_by.popitem(last=False)
+        return ok
+
     def build_chain(self, cert: x509.Certificate, *, country: str | None = None) -> ChainBuild:
         """A verified path from ``cert`` to a self-signed CSCA in the store; with ``country``
         (ISO 3166-1 alpha-2) only CSCAs and link certificates of that country are used, as
@@ -392,7 +418,7 @@ class TrustStore:
         verified_any = False
         for candidate in candidates:
             try:
-                ok = verify_certificate_signature(cert, candidate.certificate.public_key)
+                ok = self._signed(cert, candidate)
             except (UnsupportedError, ParseError) as exc:
                 unsupported.append(str(exc))
                 continue

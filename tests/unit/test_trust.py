@@ -11,6 +11,7 @@ from asn1crypto import pem, x509
 
 from fixtures import pki
 from service.cli import cmd_trust
+from verify import trust as trust_module
 from verify.trust import TrustStore, TrustStoreError
 
 
@@ -233,3 +234,31 @@ def test_cli_add_list_import(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_default_trust_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert cmd_trust.default_trust_dir() == tmp_path / "cccd" / "trust"
+
+
+def test_remembered_signature_checks_answer_as_fresh_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document signer's certificate is checked once per issuer; a certificate that differs
+    in one bit (a forgery of it) is a different certificate and is checked on its own."""
+    store = TrustStore()
+    store.add_certificate(pki.csca("p256").der)
+    genuine = pki.document_signer("p256").certificate
+    checks: list[str] = []
+    real_check = trust_module.verify_certificate_signature
+
+    def counted(cert: x509.Certificate, key: object) -> bool:
+        checks.append(cert.subject.human_friendly)
+        return real_check(cert, key)
+
+    monkeypatch.setattr(trust_module, "verify_certificate_signature", counted)
+    assert store.build_chain(genuine).status == "anchored"
+    assert store.build_chain(genuine).status == "anchored"
+    assert len(checks) == 1
+    forged = x509.Certificate.load(_flip_signature(genuine.dump()))
+    assert store.build_chain(forged).status == "bad_chain_signature"
+    assert store.build_chain(forged).status == "bad_chain_signature"  # remembered as bad
+    assert len(checks) == 2
+    monkeypatch.setattr(TrustStore, "SIGNATURE_MEMORY", 1)
+    impostor = pki.document_signer("p256", "impostor").certificate
+    assert store.build_chain(impostor).status == "bad_chain_signature"
+    assert store.build_chain(genuine).status == "anchored"  # pushed out: checked again
+    assert len(checks) == 4
