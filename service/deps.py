@@ -58,6 +58,9 @@ async def require_desk(request: Request) -> Principal:
     """The calling principal, its key checked and rate-limited. Async, so that FastAPI runs
     it on the event loop: only a refused key touches the database (the audit record), and
     that goes to a thread."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:  # checked (and counted by the rate limiter) once per request
+        return known
     ctx = ctx_of(request)
     token = bearer_token(request.headers.get("authorization"))
     principal = ctx.keys.desk_for(token) if token else None
@@ -105,7 +108,8 @@ def require_role(*roles: Role) -> object:
     """A dependency that lets only these roles through; others get 404 (the route's
     existence is not confirmed to a caller who may not use it)."""
 
-    async def check(principal: DeskDep) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await require_desk(request)
         if principal.role not in roles:
             raise Problem(status=404, slug="not-found", title="Not found")
         return principal
@@ -175,8 +179,11 @@ class Audit:
         )
 
 
-async def audit_for(desk: DeskDep, ctx: CtxDep, request: Request) -> Audit:
-    # FastAPI caches require_desk per request: a route taking DeskDep too is checked once.
+async def audit_for(request: Request) -> Audit:
+    # The principal is checked once per request (require_desk keeps it on the request);
+    # taking only the request keeps FastAPI's dependency walk short on every call.
+    desk = await require_desk(request)
+    ctx = ctx_of(request)
     return Audit(ctx.store, desk, client_address(request, ctx.settings.trusted_proxies))
 
 

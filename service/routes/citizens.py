@@ -63,14 +63,14 @@ def search(
 
 
 @router.get("/citizens/{id_number}", summary="The latest accepted identity")
-def citizen(
+async def citizen(
     id_number: Annotated[str, Path(pattern=ID_NUMBER)],
     desk: DeskDep,
     audit: AuditDep,
     ctx: CtxDep,
 ) -> dict[str, Any]:
-    record = _record_or_404(ctx, audit, id_number, "lookup")
-    audit("lookup", "found", id_number=id_number)
+    record = await record_or_404(ctx, audit, id_number, "lookup")
+    await audit.in_thread("lookup", "found", id_number=id_number)
     return _citizen_json(record, desk)
 
 
@@ -80,20 +80,20 @@ def citizen(
     response_class=Response,
     responses=JPEG_RESPONSES,
 )
-def photo(
+async def photo(
     id_number: Annotated[str, Path(pattern=ID_NUMBER)], audit: AuditDep, ctx: CtxDep
 ) -> Response:
-    record = _record_or_404(ctx, audit, id_number, "photo")
+    record = await record_or_404(ctx, audit, id_number, "photo")
     jpeg = record.photo or ctx.photos.get(id_number)
     if jpeg is None:
-        audit("photo", "expired", id_number=id_number)
+        await audit.in_thread("photo", "expired", id_number=id_number)
         raise Problem(
             status=404,
             slug="photo-expired",
             title="The face image is no longer kept",
             clerk_message="Ảnh đã hết thời gian lưu: đọc lại thẻ",
         )
-    audit("photo", "served", id_number=id_number)
+    await audit.in_thread("photo", "served", id_number=id_number)
     return jpeg_response(jpeg)
 
 

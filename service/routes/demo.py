@@ -98,18 +98,15 @@ async def put_card(
     target = _simulated_reader(ctx, reader, audit.principal)
     faults = _demo_faults(body)
     try:
-        chip = await asyncio.to_thread(_new_chip, ctx, body, faults)
+        described = await asyncio.to_thread(_put_new_chip, ctx, target, body, faults)
     except KeyError:
         raise Problem(
             status=404,
             slug="unknown-citizen",
             title="No fictional citizen has that ID number",
         ) from None
-    from fixtures.faults import fault_name
-
-    target.insert(chip, faults=tuple(fault_name(f) for f in faults))
     await audit.in_thread("demo_card", "inserted", id_number=body.id_number)
-    return target.describe()
+    return described
 
 
 @router.delete("/demo/readers/{reader}/card", summary="Simulated mode: take the card off")
@@ -157,6 +154,17 @@ def _demo_faults(body: DemoCard) -> list[Any]:
                 status=422, slug="unknown-fault", title="Unknown fault", detail=str(exc)
             ) from None
     return faults
+
+
+def _put_new_chip(
+    ctx: Context, target: SimulatedReader, body: DemoCard, faults: list[Any]
+) -> dict[str, Any]:
+    """Off the event loop: the chip is built (or asked of the card host) and the card that
+    was on the reader taken off."""
+    from fixtures.faults import fault_name
+
+    target.insert(_new_chip(ctx, body, faults), faults=tuple(fault_name(f) for f in faults))
+    return target.describe()
 
 
 def _new_chip(ctx: Context, body: DemoCard, faults: list[Any]) -> Any:

@@ -96,7 +96,7 @@ async def create_scan(
 
 
 @router.get("/scans", summary="Today's scans at this desk")
-def list_scans(desk: ReadingDesk, audit: AuditDep, ctx: CtxDep) -> dict[str, Any]:
+async def list_scans(desk: ReadingDesk, audit: AuditDep, ctx: CtxDep) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     items = [
         _scan_summary(scan)
@@ -105,7 +105,7 @@ def list_scans(desk: ReadingDesk, audit: AuditDep, ctx: CtxDep) -> dict[str, Any
     ]
     # The list shows names and ID numbers: a lookup like any other, naming who was shown.
     shown = tuple(str(i["id_number"]) for i in items if i.get("id_number"))
-    audit("scan_list", f"{len(items)} listed", id_numbers=shown)
+    await audit.in_thread("scan_list", f"{len(items)} listed", id_numbers=shown)
     return {"scans": items}
 
 
@@ -195,13 +195,14 @@ async def scan_his(
     response_class=Response,
     responses=JPEG_RESPONSES,
 )
-def scan_photo(
+async def scan_photo(
     scan_id: Annotated[str, Path(max_length=64)], desk: DeskDep, audit: AuditDep, ctx: CtxDep
 ) -> Response:
     scan = _scan_or_404(ctx, scan_id, desk)
     if scan.photo_jpeg is None:
         raise Problem(status=404, slug="no-photo", title="This scan has no face image")
-    audit("scan_photo", "served", id_number=(_shown_identity(scan) or {}).get("id_number"))
+    shown = (_shown_identity(scan) or {}).get("id_number")
+    await audit.in_thread("scan_photo", "served", id_number=shown)
     return jpeg_response(scan.photo_jpeg)
 
 
