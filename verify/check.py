@@ -20,7 +20,7 @@ from reader.errors import ParseError
 from reader.lds.dg13 import FIELD_NAMES
 from verify.active_auth import verify_active_authentication
 from verify.identity import Identity
-from verify.identity import build_identity as identity_from_fields
+from verify.identity import build_identity
 from verify.passive import PassiveAuthResult, Policy, passive_authentication
 from verify.qr import parse_qr
 from verify.trust import TrustStore
@@ -166,7 +166,7 @@ def check_card(
         warnings=_parse_warnings(card),
         passive=passive,
         clone_check=clone,
-        identity=build_identity(card.parsed, qr=qr),
+        identity=card_identity(card.parsed, qr=qr),
         today=today or at.date(),
         photo_jpeg=photo,
         photo_error=photo_error,
@@ -259,13 +259,14 @@ def dg1_fields(dg1: Any) -> dict[str, object]:
     }
 
 
-def build_identity(parsed: Mapping[str, Any], *, qr: str | bytes | None) -> Identity | None:
-    """The identity from DG13 (DG1 as fallback) and the QR payload when given."""
+def card_identity(parsed: Mapping[str, Any], *, qr: str | bytes | None) -> Identity | None:
+    """The card's identity (``verify.identity.build_identity``) from its parsed DG13 (DG1 as
+    fallback) and the QR payload when given; None when there is none of the three."""
     dg13, dg1 = parsed.get("DG13"), parsed.get("DG1")
     qr_identity = parse_qr(qr) if qr is not None else None
     if dg13 is None and dg1 is None and qr_identity is None:
         return None
-    return identity_from_fields(
+    return build_identity(
         dg13_fields(dg13) if dg13 is not None else None,
         dg1_fields(dg1) if dg1 is not None else None,
         qr_identity,
