@@ -237,13 +237,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _naive(moment: datetime) -> datetime:
+def naive_utc(moment: datetime) -> datetime:
+    """A time as the database columns keep it: UTC without a zone (SQLite keeps no zone)."""
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _aware(moment: datetime) -> datetime:
+def aware_utc(moment: datetime) -> datetime:
+    """A time read back from a column: UTC, with the zone said."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
@@ -311,7 +313,7 @@ def chain_mac(key: bytes, previous: str, fields: list[Any]) -> str:
 
 def _chain_fields(row: Mapping[str, Any]) -> list[Any]:
     at = row["at"]
-    at_text = _naive(at).isoformat(timespec="microseconds") if isinstance(at, datetime) else at
+    at_text = naive_utc(at).isoformat(timespec="microseconds") if isinstance(at, datetime) else at
     return [
         at_text,
         row["desk"],
@@ -381,7 +383,7 @@ class Store:
                 step(conn)
                 conn.execute(
                     insert(schema_migrations).values(
-                        version=version, description=description, applied_at=_naive(utcnow())
+                        version=version, description=description, applied_at=naive_utc(utcnow())
                     )
                 )
         if path is not None:
@@ -446,8 +448,8 @@ class Store:
                     his=his,
                     report=report,
                     photo=photo,
-                    read_at=_naive(read_at),
-                    expires_at=_naive(expires_at),
+                    read_at=naive_utc(read_at),
+                    expires_at=naive_utc(expires_at),
                 )
             )
             key = result.inserted_primary_key
@@ -457,7 +459,7 @@ class Store:
     def latest_read(self, id_number: str, *, now: datetime) -> ReadRecord | None:
         query = (
             select(card_reads)
-            .where(card_reads.c.id_number == id_number, card_reads.c.expires_at > _naive(now))
+            .where(card_reads.c.id_number == id_number, card_reads.c.expires_at > naive_utc(now))
             .order_by(card_reads.c.read_at.desc(), card_reads.c.id.desc())
             .limit(1)
         )
@@ -473,7 +475,7 @@ class Store:
         query = (
             select(card_reads)
             .where(
-                card_reads.c.expires_at > _naive(now),
+                card_reads.c.expires_at > naive_utc(now),
                 card_reads.c.search_key == key[:300],
                 card_reads.c.date_of_birth == date_of_birth,
             )
@@ -503,13 +505,13 @@ class Store:
                 if not won.scalar():
                     return {"reads": 0, "insurance": 0, "skipped": 1}
             reads = conn.execute(
-                delete(card_reads).where(card_reads.c.expires_at <= _naive(now))
+                delete(card_reads).where(card_reads.c.expires_at <= naive_utc(now))
             ).rowcount
             cached = conn.execute(
                 delete(insurance_cache).where(
                     or_(
-                        insurance_cache.c.expires_at <= _naive(now),
-                        insurance_cache.c.day < _aware(now).date(),
+                        insurance_cache.c.expires_at <= naive_utc(now),
+                        insurance_cache.c.day < aware_utc(now).date(),
                     )
                 )
             ).rowcount
@@ -559,7 +561,7 @@ class Store:
     def cached_insurance(
         self, id_number: str, day: date, *, now: datetime
     ) -> dict[str, Any] | None:
-        moment = _naive(now)
+        moment = naive_utc(now)
         with self.engine.connect() as conn:
             value = conn.execute(
                 select(insurance_cache.c.result).where(
@@ -585,7 +587,7 @@ class Store:
         """Keep a gateway answer for the day, and never past ``expires_at`` (the read's
         retention deadline)."""
         end_of_day = datetime.combine(day, datetime.max.time()).replace(tzinfo=UTC)
-        deadline = min(end_of_day, _aware(expires_at)) if expires_at else end_of_day
+        deadline = min(end_of_day, aware_utc(expires_at)) if expires_at else end_of_day
         with self.engine.begin() as conn:
             conn.execute(
                 delete(insurance_cache).where(
@@ -597,8 +599,8 @@ class Store:
                     id_number=id_number,
                     day=day,
                     result=result,
-                    fetched_at=_naive(now),
-                    expires_at=_naive(deadline),
+                    fetched_at=naive_utc(now),
+                    expires_at=naive_utc(deadline),
                 )
             )
 
@@ -678,7 +680,7 @@ class Store:
     def _audit_row(self, entry: AuditEntry) -> dict[str, Any]:
         shown = [s for s in (self.subject(i) for i in entry.id_numbers) if s]
         return {
-            "at": _naive(entry.at or utcnow()),
+            "at": naive_utc(entry.at or utcnow()),
             "desk": entry.desk[:64],
             "role": entry.role[:16] if entry.role else None,
             "action": entry.action[:64],
@@ -692,12 +694,12 @@ class Store:
     def audit_records(self, *, since: datetime | None = None) -> Iterator[AuditRecord]:
         query = select(audit_log).order_by(audit_log.c.id)
         if since is not None:
-            query = query.where(audit_log.c.at >= _naive(since))
+            query = query.where(audit_log.c.at >= naive_utc(since))
         with self.engine.connect() as conn:
             for row in conn.execute(query).mappings():
                 yield AuditRecord(
                     id=row["id"],
-                    at=_aware(row["at"]),
+                    at=aware_utc(row["at"]),
                     desk=row["desk"],
                     action=row["action"],
                     subject=row["subject"],
@@ -792,8 +794,8 @@ def _read(row: Any) -> ReadRecord:
         his=dict(row["his"]),
         report=dict(row["report"]),
         photo=row["photo"],
-        read_at=_aware(row["read_at"]),
-        expires_at=_aware(row["expires_at"]),
+        read_at=aware_utc(row["read_at"]),
+        expires_at=aware_utc(row["expires_at"]),
         acceptance=row["acceptance"],
         acceptance_reason=row["acceptance_reason"],
     )

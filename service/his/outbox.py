@@ -53,6 +53,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from service.db import aware_utc, naive_utc
+
 __all__ = ["Outbox", "OutboxStatus", "erase", "sign", "verify_signature"]
 
 log = logging.getLogger(__name__)
@@ -82,14 +84,6 @@ his_outbox = Table(
     Column("last_error", String(200), nullable=True),  # status line or error type only
     Column("expires_at", DateTime, nullable=False, index=True),
 )
-
-
-def _naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -182,7 +176,7 @@ class Outbox:
     def _insert(
         self, delivery_id: str, scan_id: str, id_number: str, body: str, expires_at: datetime
     ) -> bool:
-        now = _naive(self._clock())
+        now = naive_utc(self._clock())
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -195,7 +189,7 @@ class Outbox:
                         attempts=0,
                         created_at=now,
                         next_attempt_at=now,
-                        expires_at=_naive(expires_at),
+                        expires_at=naive_utc(expires_at),
                     )
                 )
         except IntegrityError:
@@ -223,7 +217,7 @@ class Outbox:
         the service's purge with the stored reads)."""
         with self.engine.begin() as conn:
             count = conn.execute(
-                delete(his_outbox).where(his_outbox.c.expires_at <= _naive(now))
+                delete(his_outbox).where(his_outbox.c.expires_at <= naive_utc(now))
             ).rowcount
         return int(count or 0)
 
@@ -238,7 +232,7 @@ class Outbox:
             oldest = conn.execute(
                 select(func.min(his_outbox.c.created_at)).where(his_outbox.c.state == "pending")
             ).scalar()
-        age = (now - _aware(oldest)).total_seconds() if oldest is not None else None
+        age = (now - aware_utc(oldest)).total_seconds() if oldest is not None else None
         failed = int(counts.get("failed", 0))
         return OutboxStatus(
             pending=int(counts.get("pending", 0)),
@@ -251,7 +245,7 @@ class Outbox:
 
     # -- delivery -------------------------------------------------------------------------
     def _due(self) -> list[dict[str, Any]]:
-        now = _naive(self._clock())
+        now = naive_utc(self._clock())
         query = (
             select(
                 his_outbox.c.id, his_outbox.c.delivery_id, his_outbox.c.body, his_outbox.c.attempts
@@ -276,7 +270,7 @@ class Outbox:
             ).scalar()
         if moment is None:
             return None
-        return max((_aware(moment) - self._clock()).total_seconds(), 0.0)
+        return max((aware_utc(moment) - self._clock()).total_seconds(), 0.0)
 
     def _record(self, row_id: int, attempts: int, error: str | None) -> None:
         now = self._clock()
@@ -284,7 +278,7 @@ class Outbox:
             values: dict[str, Any] = {
                 "state": "delivered",
                 "attempts": attempts,
-                "delivered_at": _naive(now),
+                "delivered_at": naive_utc(now),
                 "body": "",  # the data has reached the HIS: do not keep a copy
                 "last_error": None,
             }
@@ -292,7 +286,7 @@ class Outbox:
             values = {
                 "attempts": attempts,
                 "last_error": error[:200],
-                "next_attempt_at": _naive(now + timedelta(seconds=backoff(attempts))),
+                "next_attempt_at": naive_utc(now + timedelta(seconds=backoff(attempts))),
             }
             if attempts >= self.max_attempts:
                 values["state"] = "failed"
