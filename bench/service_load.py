@@ -407,6 +407,19 @@ def scan_cpu(servers: list[Server]) -> float:
     return total
 
 
+def minute_samples(
+    samples: list[tuple[float, int]], start: float, seconds: float
+) -> list[tuple[float, int]]:
+    """The first RSS sample at or after each whole minute of the measured window."""
+    picked: list[tuple[float, int]] = []
+    for minute in range(int(seconds // 60) + 1):
+        at = start + 60 * minute
+        later = [(t, r) for t, r in samples if t >= at]
+        if later:
+            picked.append(later[0])
+    return picked
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -472,6 +485,10 @@ async def measure(
             "start": (in_window[0] if in_window else 0) / 2**20,
             "end": (in_window[-1] if in_window else 0) / 2**20,
             "max": (max(in_window) if in_window else 0) / 2**20,
+            # one sample a minute into the measured window (a soak's flatness)
+            "by_minute": [
+                r / 2**20 for t, r in minute_samples(sampler.rss, rec.measure_from, measured)
+            ],
         },
         "scans": {
             "count": len(rec.e2e),
@@ -629,6 +646,11 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
             f"{r['rss_mb']['start']:.0f} / {r['rss_mb']['end']:.0f} / {r['rss_mb']['max']:.0f}"
         ),
     )
+    if args.seconds >= 120:
+        line(
+            "RSS each minute (MB)",
+            lambda r: " / ".join(f"{v:.0f}" for v in r["rss_mb"].get("by_minute", [])),
+        )
     line("scans per second", lambda r: f"{r['scans']['per_second']:.1f}")
     line(
         "scan end-to-end p50 / p99 (ms)",

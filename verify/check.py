@@ -19,8 +19,7 @@ from reader.chipauth import AuthOutcome
 from reader.errors import ParseError
 from reader.lds.dg13 import FIELD_NAMES
 from verify.active_auth import verify_active_authentication
-from verify.identity import Identity
-from verify.identity import build_identity
+from verify.identity import Identity, build_identity
 from verify.passive import PassiveAuthResult, Policy, passive_authentication
 from verify.qr import parse_qr
 from verify.trust import TrustStore
