@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from ecdsa import curves as ecdsa_curves
 from ecdsa import ellipticcurve
 
+from reader import curves
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.sod import HASH_NAMES as SOD_HASH_NAMES
 
@@ -41,26 +42,6 @@ _CRYPTO_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
-}
-
-# Named curves: our name -> (ecdsa curve, cryptography curve or None when it lacks it).
-_CURVES: dict[str, tuple[ecdsa_curves.Curve, type[ec.EllipticCurve] | None]] = {
-    "secp192r1": (ecdsa_curves.NIST192p, None),
-    "secp224r1": (ecdsa_curves.NIST224p, ec.SECP224R1),
-    "secp256r1": (ecdsa_curves.NIST256p, ec.SECP256R1),
-    "secp384r1": (ecdsa_curves.NIST384p, ec.SECP384R1),
-    "secp521r1": (ecdsa_curves.NIST521p, ec.SECP521R1),
-    "secp256k1": (ecdsa_curves.SECP256k1, ec.SECP256K1),
-    "brainpoolp160r1": (ecdsa_curves.BRAINPOOLP160r1, None),
-    "brainpoolp192r1": (ecdsa_curves.BRAINPOOLP192r1, None),
-    "brainpoolp224r1": (ecdsa_curves.BRAINPOOLP224r1, None),
-    "brainpoolp256r1": (ecdsa_curves.BRAINPOOLP256r1, ec.BrainpoolP256R1),
-    "brainpoolp320r1": (ecdsa_curves.BRAINPOOLP320r1, None),
-    "brainpoolp384r1": (ecdsa_curves.BRAINPOOLP384r1, ec.BrainpoolP384R1),
-    "brainpoolp512r1": (ecdsa_curves.BRAINPOOLP512r1, ec.BrainpoolP512R1),
-}
-_CURVE_BY_OID = {
-    ".".join(str(part) for part in curve.oid): name for name, (curve, _) in _CURVES.items()
 }
 
 _RSA_PKCS1 = {
@@ -199,10 +180,10 @@ def _load_ec(info: keys.PublicKeyInfo) -> PublicKey:
     explicit = False
     if params.name == "named":
         oid = params.chosen.dotted
-        name = _CURVE_BY_OID.get(oid)
-        if name is None:
+        known = curves.by_oid(oid)
+        if known is None:
             raise UnsupportedAlgorithmError(f"unsupported named curve {oid}")
-        ecdsa_curve, crypto_curve = _CURVES[name]
+        name, ecdsa_curve, crypto_curve = known.name.lower(), known.ecdsa, known.pyca
     elif params.name == "specified":
         explicit = True
         name, ecdsa_curve, crypto_curve = _match_explicit(params.chosen)
@@ -247,13 +228,13 @@ def _match_explicit(
     base = bytes(domain["base"].native)
     if p < 3 or order < 3 or p.bit_length() > 1024:
         raise ParseError("explicit EC parameters out of range")
-    for name, (curve, crypto_curve) in _CURVES.items():
-        fp = curve.curve
-        if (fp.p(), fp.a() % fp.p(), fp.b(), curve.order) != (p, a % p, b, order):
+    for known in curves.CURVES:
+        if not known.has_domain(p, a, b, order):
             continue
+        curve = known.ecdsa
         generator = ecdsa.VerifyingKey.from_string(base, curve=curve).pubkey.point
         if (generator.x(), generator.y()) == (curve.generator.x(), curve.generator.y()):
-            return name, curve, crypto_curve
+            return known.name.lower(), curve, known.pyca
     # No named curve has these parameters: build one for the pure-Python verifier.
     fp_curve = ellipticcurve.CurveFp(p, a % p, b, cofactor)
     gx, gy = _decode_point(base, p, a % p, b)

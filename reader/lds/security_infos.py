@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from reader import tlv
+from reader import curves, tlv
 from reader.errors import ParseError
 from reader.lds.outer import open_file
 
@@ -139,42 +139,25 @@ def _standard_params() -> dict[int, StandardDomainParameters]:
         (1, "2048-bit MODP Group with 224-bit Prime Order Subgroup", 2048, 224),
         (2, "2048-bit MODP Group with 256-bit Prime Order Subgroup", 2048, 256),
     )
-    ecp = (
-        (8, "secp192r1", 192, "1.2.840.10045.3.1.1"),
-        (9, "brainpoolP192r1", 192, "1.3.36.3.3.2.8.1.1.3"),
-        (10, "secp224r1", 224, "1.3.132.0.33"),
-        (11, "brainpoolP224r1", 224, "1.3.36.3.3.2.8.1.1.5"),
-        (12, "secp256r1", 256, "1.2.840.10045.3.1.7"),
-        (13, "brainpoolP256r1", 256, "1.3.36.3.3.2.8.1.1.7"),
-        (14, "brainpoolP320r1", 320, "1.3.36.3.3.2.8.1.1.9"),
-        (15, "secp384r1", 384, "1.3.132.0.34"),
-        (16, "brainpoolP384r1", 384, "1.3.36.3.3.2.8.1.1.11"),
-        (17, "brainpoolP512r1", 512, "1.3.36.3.3.2.8.1.1.13"),
-        (18, "secp521r1", 521, "1.3.132.0.35"),
-    )
     table = {
         pid: StandardDomainParameters(
             parameter_id=pid, name=name, kind="GFP", bits=bits, subgroup_bits=sub
         )
         for pid, name, bits, sub in gfp
     }
-    for pid, name, bits, oid in ecp:
+    for pid, curve in curves.BY_PARAMETER_ID.items():
         table[pid] = StandardDomainParameters(
-            parameter_id=pid, name=name, kind="ECP", bits=bits, curve_oid=oid
+            parameter_id=pid,
+            name=curve.name,
+            kind="ECP",
+            bits=curve.field_bits,
+            curve_oid=curve.oid,
         )
-    return table
+    return dict(sorted(table.items()))
 
 
 STANDARD_DOMAIN_PARAMETERS: dict[int, StandardDomainParameters] = _standard_params()
-CURVE_NAMES: dict[str, str] = {
-    p.curve_oid: p.name for p in STANDARD_DOMAIN_PARAMETERS.values() if p.curve_oid
-}
-CURVE_NAMES.update(
-    {
-        "1.3.36.3.3.2.8.1.1.1": "brainpoolP160r1",
-        "1.3.132.0.10": "secp256k1",
-    }
-)
+CURVE_NAMES: dict[str, str] = {curve.oid: curve.name for curve in curves.CURVES}
 
 SIGNATURE_ALGORITHMS: dict[str, str] = {
     "1.2.840.10045.4.1": "ecdsa-with-SHA1",
@@ -303,46 +286,28 @@ class PublicKeyInfo:
 
 
 def _named_domain(curve_oid: str) -> ECDomain | None:
-    import ecdsa.curves
-
-    for known in ecdsa.curves.curves:
-        if ".".join(map(str, known.oid)) != curve_oid or known.curve is None:
-            continue
-        gen = known.generator
-        size = known.baselen
-        point = b"\x04" + int(gen.x()).to_bytes(size, "big") + int(gen.y()).to_bytes(size, "big")
-        curve = known.curve
-        return ECDomain(
-            p=int(curve.p()),
-            a=int(curve.a()) % int(curve.p()),
-            b=int(curve.b()) % int(curve.p()),
-            generator=point,
-            order=int(known.order),
-            cofactor=int(curve.cofactor() or 1),
-        )
-    return None
+    known = curves.by_oid(curve_oid)
+    if known is None:
+        return None
+    gen = known.ecdsa.generator
+    size = known.ecdsa.baselen
+    point = b"\x04" + int(gen.x()).to_bytes(size, "big") + int(gen.y()).to_bytes(size, "big")
+    fp = known.fp
+    p = int(fp.p())
+    return ECDomain(
+        p=p,
+        a=int(fp.a()) % p,
+        b=int(fp.b()) % p,
+        generator=point,
+        order=known.order,
+        cofactor=int(fp.cofactor() or 1),
+    )
 
 
 def match_named_curve(domain: ECDomain) -> tuple[str, str] | None:
     """(name, OID) of the known named curve with these explicit parameters, if any."""
-    import ecdsa.curves
-    import ecdsa.ellipticcurve
-
-    for known in ecdsa.curves.curves:
-        curve = known.curve
-        if not isinstance(curve, ecdsa.ellipticcurve.CurveFp):
-            continue  # Edwards curves have no short-Weierstrass a, b
-        p = int(curve.p())
-        if (p, int(curve.a()) % p, int(curve.b()) % p, int(known.order)) != (
-            domain.p,
-            domain.a % p if p else domain.a,
-            domain.b % p if p else domain.b,
-            domain.order,
-        ):
-            continue
-        oid = ".".join(map(str, known.oid))
-        return CURVE_NAMES.get(oid, known.name), oid
-    return None
+    known = curves.matching(domain.p, domain.a, domain.b, domain.order)
+    return (known.name, known.oid) if known is not None else None
 
 
 def _ec_explicit(params: tlv.TLV, file: str | None) -> ECDomain:

@@ -143,12 +143,6 @@ def test_sha256_oid_is_spelled_out_in_exactly_one_module() -> None:
     assert len(holders) == 1, holders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="named-curve tables mapping brainpoolP256r1 to a curve object are kept in "
-    "reader/groups.py, verify/signatures.py, fixtures/pki.py and fixtures/chip_auth.py "
-    "until one curve registry serves reader, verify and fixtures",
-)
 def test_brainpool_p256r1_curve_table_entry_is_in_exactly_one_module() -> None:
     holders = modules_with_curve_table("brainpoolP256r1")
     assert len(holders) == 1, holders
