@@ -15,22 +15,11 @@ import hmac
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.dg15 import parse_dg15
 from reader.lds.security_infos import parse_dg14
+from reader.oids import ecdsa_hash
 from verify import signatures
 
 # ISO/IEC 10118-3 hash identifiers used in the two-byte trailer xxCC.
 _TRAILER_HASHES = {0x33: "sha1", 0x38: "sha224", 0x34: "sha256", 0x36: "sha384", 0x35: "sha512"}
-_ECDSA_HASHES = {
-    "ecdsa-with-SHA1": "sha1",
-    "ecdsa-with-SHA224": "sha224",
-    "ecdsa-with-SHA256": "sha256",
-    "ecdsa-with-SHA384": "sha384",
-    "ecdsa-with-SHA512": "sha512",
-    "ecdsa-plain-SHA1": "sha1",
-    "ecdsa-plain-SHA224": "sha224",
-    "ecdsa-plain-SHA256": "sha256",
-    "ecdsa-plain-SHA384": "sha384",
-    "ecdsa-plain-SHA512": "sha512",
-}
 _MAX_SIGNATURE = 1100
 
 
@@ -93,7 +82,7 @@ def _hash_from_dg14(dg14: bytes | None, key_bits: int) -> str:
         except ParseError:
             info = None
         if info is not None:
-            name = _ECDSA_HASHES.get(info.signature_algorithm_name or "")
+            name = ecdsa_hash(info.signature_algorithm)
             if name is not None:
                 return name
     # No ActiveAuthenticationInfo: the hash whose length matches the key (§6.1.2.3).

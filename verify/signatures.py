@@ -29,9 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from ecdsa import curves as ecdsa_curves
 from ecdsa import ellipticcurve
 
-from reader import curves
+from reader import curves, oids
 from reader.errors import ParseError, UnsupportedError
-from reader.lds.sod import HASH_NAMES as SOD_HASH_NAMES
 
 HashName = Literal["sha1", "sha224", "sha256", "sha384", "sha512"]
 HASH_NAMES: tuple[str, ...] = ("sha1", "sha224", "sha256", "sha384", "sha512")
@@ -44,33 +43,9 @@ _CRYPTO_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 
-_RSA_PKCS1 = {
-    "1.2.840.113549.1.1.1": None,  # rsaEncryption: hash from the digestAlgorithm
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.2.840.113549.1.1.14": "sha224",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
-}
-OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
-OID_MGF1 = "1.2.840.113549.1.1.8"
-_ECDSA_DER = {
-    "1.2.840.10045.2.1": None,  # id-ecPublicKey used as a signature OID by some issuers
-    "1.2.840.10045.4.1": "sha1",
-    "1.2.840.10045.4.3.1": "sha224",
-    "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384",
-    "1.2.840.10045.4.3.4": "sha512",
-}
-# BSI TR-03111 ecdsa-plain-signatures (r||s).
-_ECDSA_PLAIN = {
-    "0.4.0.127.0.7.1.1.4.1.1": "sha1",
-    "0.4.0.127.0.7.1.1.4.1.2": "sha224",
-    "0.4.0.127.0.7.1.1.4.1.3": "sha256",
-    "0.4.0.127.0.7.1.1.4.1.4": "sha384",
-    "0.4.0.127.0.7.1.1.4.1.5": "sha512",
-}
-_HASH_BY_OID = SOD_HASH_NAMES  # one hash-OID table for the code base (reader.lds.sod)
+OID_RSASSA_PSS = oids.ID_RSASSA_PSS
+OID_MGF1 = oids.ID_MGF1
+_HASH_BY_OID = oids.HASH_NAMES  # one hash-OID table for the code base (reader.oids)
 
 
 # What asn1crypto raises, lazily and late, for structures that do not parse.
@@ -268,17 +243,16 @@ def signature_algorithm(
     ``digest_name`` is the SignerInfo's digestAlgorithm, used when the signature OID does
     not name a hash (rsaEncryption, id-ecPublicKey).
     """
-    if oid in _RSA_PKCS1:
-        return SignatureAlgorithm(
-            kind="rsa_pkcs1", hash_name=_need_hash(_RSA_PKCS1[oid], digest_name)
-        )
-    if oid in _ECDSA_DER:
-        return SignatureAlgorithm(kind="ecdsa", hash_name=_need_hash(_ECDSA_DER[oid], digest_name))
-    if oid in _ECDSA_PLAIN:
-        return SignatureAlgorithm(kind="ecdsa", hash_name=_ECDSA_PLAIN[oid], plain=True)
-    if oid == OID_RSASSA_PSS:
+    scheme = oids.SIGNATURE_SCHEMES.get(oid)
+    if scheme is None:
+        raise UnsupportedAlgorithmError(f"unsupported signature algorithm {oid}")
+    if scheme.kind == "rsa_pss":
         return _pss(parameters)
-    raise UnsupportedAlgorithmError(f"unsupported signature algorithm {oid}")
+    if scheme.plain:
+        return SignatureAlgorithm(
+            kind="ecdsa", hash_name=_need_hash(scheme.hash_name, None), plain=True
+        )
+    return SignatureAlgorithm(kind=scheme.kind, hash_name=_need_hash(scheme.hash_name, digest_name))
 
 
 def _need_hash(implied: str | None, digest_name: str | None) -> str:

@@ -18,107 +18,37 @@ from typing import Literal
 from reader import curves, tlv
 from reader.errors import ParseError
 from reader.lds.outer import open_file
+from reader.oids import (
+    BSI_DE,
+    CA_BY_NAME,
+    CA_PROTOCOLS,
+    ID_AA,
+    ID_CA,
+    ID_CA_DH,
+    ID_CA_ECDH,
+    ID_DH_KEY_AGREEMENT,
+    ID_DH_PUBLIC_NUMBER,
+    ID_EC_PUBLIC_KEY,
+    ID_PACE,
+    ID_PK_DH,
+    ID_PK_ECDH,
+    ID_PRIME_FIELD,
+    ID_RSA_ENCRYPTION,
+    ID_TA,
+    PACE_BY_NAME,
+    PACE_DOMAIN_PARAMETER_OIDS,
+    PACE_PROTOCOLS,
+    SIGNATURE_ALGORITHMS,
+    SIGNATURE_OIDS,
+    CAProtocol,
+    Cipher,
+    KeyAgreement,
+    Mapping,
+    PACEProtocol,
+)
 
 # ---------------------------------------------------------------------------------------------
-# OID tables
-
-BSI_DE = "0.4.0.127.0.7"
-ID_PK_DH = f"{BSI_DE}.2.2.1.1"
-ID_PK_ECDH = f"{BSI_DE}.2.2.1.2"
-ID_TA = f"{BSI_DE}.2.2.2"
-ID_CA = f"{BSI_DE}.2.2.3"
-ID_CA_DH = f"{ID_CA}.1"
-ID_CA_ECDH = f"{ID_CA}.2"
-ID_PACE = f"{BSI_DE}.2.2.4"
-ID_AA = "2.23.136.1.1.5"
-
-ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-ID_PRIME_FIELD = "1.2.840.10045.1.1"
-ID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-ID_DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"  # X9.42 DomainParameters (p, g, q)
-ID_DH_KEY_AGREEMENT = "1.2.840.113549.1.3.1"  # PKCS#3 DHParameter (p, g)
-
-Mapping = Literal["GM", "IM", "CAM"]
-KeyAgreement = Literal["DH", "ECDH"]
-Cipher = Literal["3DES", "AES"]
-
-_CIPHERS: dict[int, tuple[Cipher, int, str]] = {
-    1: ("3DES", 16, "3DES-CBC-CBC"),
-    2: ("AES", 16, "AES-CBC-CMAC-128"),
-    3: ("AES", 24, "AES-CBC-CMAC-192"),
-    4: ("AES", 32, "AES-CBC-CMAC-256"),
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PACEProtocol:
-    """One PACE protocol OID and what it means (9303-11 §9.2.1 / §4.4.4)."""
-
-    oid: str
-    name: str  # e.g. "id-PACE-ECDH-GM-AES-CBC-CMAC-128"
-    mapping: Mapping
-    key_agreement: KeyAgreement
-    cipher: Cipher
-    key_length: int  # bytes of session key (3DES: two-key, 16)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CAProtocol:
-    """One Chip Authentication protocol OID (9303-11 §9.2.5 / TR-03110-3 A.1.1.2)."""
-
-    oid: str
-    name: str
-    key_agreement: KeyAgreement
-    cipher: Cipher
-    key_length: int
-
-
-def _pace_table() -> dict[str, PACEProtocol]:
-    table: dict[str, PACEProtocol] = {}
-    kinds: tuple[tuple[int, KeyAgreement, Mapping], ...] = (
-        (1, "DH", "GM"),
-        (2, "ECDH", "GM"),
-        (3, "DH", "IM"),
-        (4, "ECDH", "IM"),
-        (6, "ECDH", "CAM"),
-    )
-    for arc, agreement, mapping in kinds:
-        for cipher_arc, (cipher, length, suffix) in _CIPHERS.items():
-            if mapping == "CAM" and cipher == "3DES":
-                continue  # CAM is defined with AES only
-            oid = f"{ID_PACE}.{arc}.{cipher_arc}"
-            table[oid] = PACEProtocol(
-                oid=oid,
-                name=f"id-PACE-{agreement}-{mapping}-{suffix}",
-                mapping=mapping,
-                key_agreement=agreement,
-                cipher=cipher,
-                key_length=length,
-            )
-    return table
-
-
-def _ca_table() -> dict[str, CAProtocol]:
-    table: dict[str, CAProtocol] = {}
-    for base, agreement in ((ID_CA_DH, "DH"), (ID_CA_ECDH, "ECDH")):
-        for cipher_arc, (cipher, length, suffix) in _CIPHERS.items():
-            oid = f"{base}.{cipher_arc}"
-            table[oid] = CAProtocol(
-                oid=oid,
-                name=f"id-CA-{agreement}-{suffix}",
-                key_agreement=agreement,  # type: ignore[arg-type]
-                cipher=cipher,
-                key_length=length,
-            )
-    return table
-
-
-PACE_PROTOCOLS: dict[str, PACEProtocol] = _pace_table()
-CA_PROTOCOLS: dict[str, CAProtocol] = _ca_table()
-PACE_BY_NAME: dict[str, PACEProtocol] = {p.name: p for p in PACE_PROTOCOLS.values()}
-CA_BY_NAME: dict[str, CAProtocol] = {p.name: p for p in CA_PROTOCOLS.values()}
-# PACEDomainParameterInfo uses the bare mapping OIDs (id-PACE-ECDH-GM = ID_PACE.2, ...)
-PACE_DOMAIN_PARAMETER_OIDS = frozenset(f"{ID_PACE}.{arc}" for arc in (1, 2, 3, 4, 6))
+# OID tables: in reader.oids, re-exported here for the modules and tests that import them here
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,20 +88,6 @@ def _standard_params() -> dict[int, StandardDomainParameters]:
 
 STANDARD_DOMAIN_PARAMETERS: dict[int, StandardDomainParameters] = _standard_params()
 CURVE_NAMES: dict[str, str] = {curve.oid: curve.name for curve in curves.CURVES}
-
-SIGNATURE_ALGORITHMS: dict[str, str] = {
-    "1.2.840.10045.4.1": "ecdsa-with-SHA1",
-    "1.2.840.10045.4.3.1": "ecdsa-with-SHA224",
-    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256",
-    "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
-    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512",
-    "0.4.0.127.0.7.1.1.4.1.1": "ecdsa-plain-SHA1",
-    "0.4.0.127.0.7.1.1.4.1.2": "ecdsa-plain-SHA224",
-    "0.4.0.127.0.7.1.1.4.1.3": "ecdsa-plain-SHA256",
-    "0.4.0.127.0.7.1.1.4.1.4": "ecdsa-plain-SHA384",
-    "0.4.0.127.0.7.1.1.4.1.5": "ecdsa-plain-SHA512",
-}
-SIGNATURE_OIDS: dict[str, str] = {name: oid for oid, name in SIGNATURE_ALGORITHMS.items()}
 
 # ---------------------------------------------------------------------------------------------
 # small DER helpers (bounded)
@@ -830,3 +746,58 @@ def parse_dg14(raw: bytes) -> SecurityInfos:
     top = open_file(raw, 0x6E, "DG14")
     header = len(top.raw) - len(top.value)
     return parse_security_infos(top.value, file="DG14", raw=raw, base_offset=header)
+
+
+__all__ = [
+    "BSI_DE",
+    "CA_BY_NAME",
+    "CA_PROTOCOLS",
+    "CURVE_NAMES",
+    "ID_AA",
+    "ID_CA",
+    "ID_CA_DH",
+    "ID_CA_ECDH",
+    "ID_DH_KEY_AGREEMENT",
+    "ID_DH_PUBLIC_NUMBER",
+    "ID_EC_PUBLIC_KEY",
+    "ID_PACE",
+    "ID_PK_DH",
+    "ID_PK_ECDH",
+    "ID_PRIME_FIELD",
+    "ID_RSA_ENCRYPTION",
+    "ID_TA",
+    "PACE_BY_NAME",
+    "PACE_DOMAIN_PARAMETER_OIDS",
+    "PACE_PROTOCOLS",
+    "SIGNATURE_ALGORITHMS",
+    "SIGNATURE_OIDS",
+    "STANDARD_DOMAIN_PARAMETERS",
+    "ActiveAuthenticationInfo",
+    "AlgorithmIdentifier",
+    "CAProtocol",
+    "ChipAuthenticationDomainParameterInfo",
+    "ChipAuthenticationInfo",
+    "ChipAuthenticationOption",
+    "ChipAuthenticationPublicKeyInfo",
+    "Cipher",
+    "DHDomain",
+    "ECDomain",
+    "KeyAgreement",
+    "Mapping",
+    "PACEDomainParameterInfo",
+    "PACEInfo",
+    "PACEProtocol",
+    "PublicKeyInfo",
+    "SecurityInfo",
+    "SecurityInfos",
+    "StandardDomainParameters",
+    "TerminalAuthenticationInfo",
+    "UnknownSecurityInfo",
+    "decode_oid",
+    "encode_oid",
+    "match_named_curve",
+    "parse_card_access",
+    "parse_dg14",
+    "parse_public_key_info",
+    "parse_security_infos",
+]
