@@ -19,7 +19,7 @@ from reader import curves
 from reader.errors import ProtocolError, UnsupportedError
 
 if TYPE_CHECKING:
-    from reader.lds.security_infos import PublicKeyInfo
+    from reader.lds.public_key import PublicKeyInfo
 
 RandomFn = Callable[[int], bytes]
 

@@ -14,6 +14,7 @@ import hmac
 
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.dg15 import parse_dg15
+from reader.lds.public_key import PublicKeyInfo
 from reader.lds.security_infos import parse_dg14
 from reader.oids import ecdsa_hash
 from verify import signatures
@@ -38,7 +39,7 @@ def verify_active_authentication(
             return False
         return verify_iso9796_2(key.rsa_modulus, key.rsa_exponent, challenge, response)
     if key.key_type == "EC":
-        return _verify_ecdsa(key.der, challenge, response, _hash_from_dg14(dg14, key.key_size))
+        return _verify_ecdsa(key, challenge, response, _hash_from_dg14(dg14, key.key_size))
     return False
 
 
@@ -92,7 +93,7 @@ def _hash_from_dg14(dg14: bytes | None, key_bits: int) -> str:
     return "sha512"
 
 
-def _verify_ecdsa(spki: bytes, challenge: bytes, signature: bytes, hash_name: str) -> bool:
+def _verify_ecdsa(spki: PublicKeyInfo, challenge: bytes, signature: bytes, hash_name: str) -> bool:
     try:
         key = signatures.load_public_key(spki)
         return signatures.verify_ecdsa(key, signature, challenge, hash_name)

@@ -31,6 +31,13 @@ from ecdsa import ellipticcurve
 
 from reader import curves, oids
 from reader.errors import ParseError, UnsupportedError
+from reader.lds.public_key import ASN1_ERRORS as ASN1_ERRORS  # what asn1crypto raises
+from reader.lds.public_key import (
+    ECDomain,
+    PublicKeyInfo,
+    UnsupportedKeyParameters,
+    parse_public_key_info,
+)
 
 HashName = Literal["sha1", "sha224", "sha256", "sha384", "sha512"]
 HASH_NAMES: tuple[str, ...] = ("sha1", "sha224", "sha256", "sha384", "sha512")
@@ -46,17 +53,6 @@ _CRYPTO_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 OID_RSASSA_PSS = oids.ID_RSASSA_PSS
 OID_MGF1 = oids.ID_MGF1
 _HASH_BY_OID = oids.HASH_NAMES  # one hash-OID table for the code base (reader.oids)
-
-
-# What asn1crypto raises, lazily and late, for structures that do not parse.
-ASN1_ERRORS: tuple[type[Exception], ...] = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    AttributeError,
-    OverflowError,
-)
 
 
 class UnsupportedAlgorithmError(UnsupportedError):
@@ -117,51 +113,52 @@ class SignatureAlgorithm:
         return f"ECDSA{' plain' if self.plain else ''} with {self.hash_name}"
 
 
-def load_public_key(spki: bytes | keys.PublicKeyInfo) -> PublicKey:
-    """Load a SubjectPublicKeyInfo (DER or parsed) for verification."""
+def load_public_key(spki: bytes | keys.PublicKeyInfo | PublicKeyInfo) -> PublicKey:
+    """Load a SubjectPublicKeyInfo for verification: DER, asn1crypto's, or as
+    ``reader.lds.public_key`` (the one loader) has already read it."""
     try:
-        info = spki if isinstance(spki, keys.PublicKeyInfo) else keys.PublicKeyInfo.load(spki)
-        algorithm = info["algorithm"]["algorithm"].native
-        if algorithm in ("rsa", "rsassa_pss"):
-            parsed = info["public_key"].parsed
-            # Unsigned even without the leading zero byte (real-world DER, as BouncyCastle)
-            modulus = int.from_bytes(parsed["modulus"].contents, "big")
-            exponent = int.from_bytes(parsed["public_exponent"].contents, "big")
-            if modulus <= 0 or exponent <= 1:
-                raise ParseError("RSA public key with invalid modulus or exponent")
-            rsa_key = rsa.RSAPublicNumbers(exponent, modulus).public_key()
-            return PublicKey(
-                kind="rsa",
-                bits=modulus.bit_length(),
-                curve=None,
-                explicit=False,
-                backend="cryptography",
-                key=rsa_key,
-            )
-        if algorithm == "ec":
+        info = spki if isinstance(spki, PublicKeyInfo) else parse_public_key_info(spki)
+    except UnsupportedKeyParameters as exc:
+        raise UnsupportedAlgorithmError(exc.reason) from None
+    try:
+        if info.key_type == "RSA":
+            return _load_rsa(info)
+        if info.key_type == "EC":
             return _load_ec(info)
-    except ParseError:
-        raise
-    except UnsupportedError:
+    except (ParseError, UnsupportedError):
         raise
     except ASN1_ERRORS as exc:
         raise ParseError(f"public key does not parse: {str(exc)[:120]}") from None
-    raise UnsupportedAlgorithmError(f"unsupported public key algorithm {algorithm}")
+    raise UnsupportedAlgorithmError(f"unsupported public key algorithm {info.algorithm_oid}")
 
 
-def _load_ec(info: keys.PublicKeyInfo) -> PublicKey:
-    params = info["algorithm"]["parameters"]
-    point = bytes(info["public_key"].native)
-    explicit = False
-    if params.name == "named":
-        oid = params.chosen.dotted
-        known = curves.by_oid(oid)
+def _load_rsa(info: PublicKeyInfo) -> PublicKey:
+    # The loader reads the modulus unsigned even without its leading zero byte (real-world
+    # DER, as BouncyCastle), with a warning on the record.
+    modulus, exponent = info.rsa_modulus, info.rsa_exponent
+    if modulus is None or exponent is None or modulus <= 0 or exponent <= 1:
+        raise ParseError("RSA public key with invalid modulus or exponent")
+    return PublicKey(
+        kind="rsa",
+        bits=modulus.bit_length(),
+        curve=None,
+        explicit=False,
+        backend="cryptography",
+        key=rsa.RSAPublicNumbers(exponent, modulus).public_key(),
+    )
+
+
+def _load_ec(info: PublicKeyInfo) -> PublicKey:
+    point = info.public_key
+    explicit = info.explicit_parameters
+    if explicit:
+        assert info.ec_domain is not None
+        name, ecdsa_curve, crypto_curve = _match_explicit(info.ec_domain)
+    elif info.curve_oid is not None:
+        known = curves.by_oid(info.curve_oid)
         if known is None:
-            raise UnsupportedAlgorithmError(f"unsupported named curve {oid}")
+            raise UnsupportedAlgorithmError(f"unsupported named curve {info.curve_oid}")
         name, ecdsa_curve, crypto_curve = known.name.lower(), known.ecdsa, known.pyca
-    elif params.name == "specified":
-        explicit = True
-        name, ecdsa_curve, crypto_curve = _match_explicit(params.chosen)
     else:
         raise UnsupportedAlgorithmError("EC key with implicitlyCA parameters")
     bits = ecdsa_curve.order.bit_length()
@@ -189,18 +186,10 @@ def _load_ec(info: keys.PublicKeyInfo) -> PublicKey:
 
 
 def _match_explicit(
-    domain: keys.SpecifiedECDomain,
+    domain: ECDomain,
 ) -> tuple[str, ecdsa_curves.Curve, type[ec.EllipticCurve] | None]:
-    field_id = domain["field_id"]
-    if field_id["field_type"].native != "prime_field":
-        raise UnsupportedAlgorithmError("EC key over a characteristic-2 field")
-    p = int(field_id["parameters"].native)
-    a = int.from_bytes(bytes(domain["curve"]["a"].native), "big")
-    b = int.from_bytes(bytes(domain["curve"]["b"].native), "big")
-    order = int(domain["order"].native)
-    cofactor_value = domain["cofactor"].native
-    cofactor = int(cofactor_value) if cofactor_value is not None else 1
-    base = bytes(domain["base"].native)
+    p, a, b, order, base = domain.p, domain.a, domain.b, domain.order, domain.generator
+    cofactor = domain.cofactor if domain.cofactor is not None else 1
     if p < 3 or order < 3 or p.bit_length() > 1024:
         raise ParseError("explicit EC parameters out of range")
     for known in curves.CURVES:
