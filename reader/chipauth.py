@@ -32,14 +32,10 @@ from reader.errors import (
 )
 from reader.files import FILES
 from reader.groups import DHGroup, Group, draw_scalar, group_for_key_info
-from reader.lds.security_infos import (
-    ID_PK_ECDH,
-    ChipAuthenticationOption,
-    PublicKeyInfo,
-    SecurityInfos,
-    encode_oid,
-    parse_dg14,
-)
+from reader.lds.der import encode_oid
+from reader.lds.public_key import PublicKeyInfo
+from reader.lds.security_infos import ChipAuthenticationOption, SecurityInfos, parse_dg14
+from reader.oids import ID_PK_ECDH
 from reader.pace import PaceSecureMessaging
 from reader.pace_mapping import verify_cam
 from reader.session import Session

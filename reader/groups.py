@@ -11,13 +11,15 @@ the prime-order subgroup. Elliptic-curve arithmetic is the maintained ``ecdsa`` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ecdsa import curves as ecdsa_curves
 from ecdsa import ellipticcurve
 
+from reader import curves
 from reader.errors import ProtocolError, UnsupportedError
-from reader.lds.security_infos import PublicKeyInfo, match_named_curve
+
+if TYPE_CHECKING:
+    from reader.lds.public_key import PublicKeyInfo
 
 RandomFn = Callable[[int], bytes]
 
@@ -268,18 +270,9 @@ _RFC5114 = {
     ),
 }
 
-NAMED_CURVES: dict[int, tuple[str, Any]] = {  # parameter id: (name, ecdsa curve)
-    8: ("secp192r1", ecdsa_curves.NIST192p),
-    9: ("brainpoolP192r1", ecdsa_curves.BRAINPOOLP192r1),
-    10: ("secp224r1", ecdsa_curves.NIST224p),
-    11: ("brainpoolP224r1", ecdsa_curves.BRAINPOOLP224r1),
-    12: ("secp256r1", ecdsa_curves.NIST256p),
-    13: ("brainpoolP256r1", ecdsa_curves.BRAINPOOLP256r1),
-    14: ("brainpoolP320r1", ecdsa_curves.BRAINPOOLP320r1),
-    15: ("secp384r1", ecdsa_curves.NIST384p),
-    16: ("brainpoolP384r1", ecdsa_curves.BRAINPOOLP384r1),
-    17: ("brainpoolP512r1", ecdsa_curves.BRAINPOOLP512r1),
-    18: ("secp521r1", ecdsa_curves.NIST521p),
+# parameter id: (name, ecdsa curve), the named curves of 9303-11 §9.5.1 (from reader.curves)
+NAMED_CURVES: dict[int, tuple[str, Any]] = {
+    pid: (curve.name, curve.ecdsa) for pid, curve in curves.BY_PARAMETER_ID.items()
 }
 
 STANDARD_PARAMETER_IDS = tuple(sorted([*_RFC5114, *NAMED_CURVES]))
@@ -298,10 +291,8 @@ def standard_group(parameter_id: int) -> Group:
 
 def group_for_curve_oid(curve_oid: str) -> ECGroup | None:
     """The named curve group for a curve OID (used by Chip Authentication with DG14 keys)."""
-    for name, curve in NAMED_CURVES.values():
-        if ".".join(str(arc) for arc in curve.oid) == curve_oid:
-            return ECGroup.named(name, curve)
-    return None
+    curve = curves.by_oid(curve_oid)
+    return ECGroup.named(curve.name, curve.ecdsa) if curve is not None else None
 
 
 def group_for_key_info(key: PublicKeyInfo) -> Group:
@@ -314,11 +305,9 @@ def group_for_key_info(key: PublicKeyInfo) -> Group:
         domain = key.ec_domain
         if domain is None:
             raise UnsupportedError("chip authentication key without curve parameters")
-        known = match_named_curve(domain)
+        known = curves.matching(domain.p, domain.a, domain.b, domain.order)
         if known is not None:
-            named = group_for_curve_oid(known[1])
-            if named is not None:
-                return named
+            return ECGroup.named(known.name, known.ecdsa)
         curve = ellipticcurve.CurveFp(domain.p, domain.a, domain.b, domain.cofactor or 1)
         base = ECGroup("explicit", curve, None, domain.order)
         generator = base.decode(domain.generator)

@@ -14,23 +14,13 @@ import hmac
 
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.dg15 import parse_dg15
+from reader.lds.public_key import PublicKeyInfo
 from reader.lds.security_infos import parse_dg14
+from reader.oids import ecdsa_hash
 from verify import signatures
 
 # ISO/IEC 10118-3 hash identifiers used in the two-byte trailer xxCC.
 _TRAILER_HASHES = {0x33: "sha1", 0x38: "sha224", 0x34: "sha256", 0x36: "sha384", 0x35: "sha512"}
-_ECDSA_HASHES = {
-    "ecdsa-with-SHA1": "sha1",
-    "ecdsa-with-SHA224": "sha224",
-    "ecdsa-with-SHA256": "sha256",
-    "ecdsa-with-SHA384": "sha384",
-    "ecdsa-with-SHA512": "sha512",
-    "ecdsa-plain-SHA1": "sha1",
-    "ecdsa-plain-SHA224": "sha224",
-    "ecdsa-plain-SHA256": "sha256",
-    "ecdsa-plain-SHA384": "sha384",
-    "ecdsa-plain-SHA512": "sha512",
-}
 _MAX_SIGNATURE = 1100
 
 
@@ -49,7 +39,7 @@ def verify_active_authentication(
             return False
         return verify_iso9796_2(key.rsa_modulus, key.rsa_exponent, challenge, response)
     if key.key_type == "EC":
-        return _verify_ecdsa(key.der, challenge, response, _hash_from_dg14(dg14, key.key_size))
+        return _verify_ecdsa(key, challenge, response, _hash_from_dg14(dg14, key.key_size))
     return False
 
 
@@ -93,7 +83,7 @@ def _hash_from_dg14(dg14: bytes | None, key_bits: int) -> str:
         except ParseError:
             info = None
         if info is not None:
-            name = _ECDSA_HASHES.get(info.signature_algorithm_name or "")
+            name = ecdsa_hash(info.signature_algorithm)
             if name is not None:
                 return name
     # No ActiveAuthenticationInfo: the hash whose length matches the key (§6.1.2.3).
@@ -103,7 +93,7 @@ def _hash_from_dg14(dg14: bytes | None, key_bits: int) -> str:
     return "sha512"
 
 
-def _verify_ecdsa(spki: bytes, challenge: bytes, signature: bytes, hash_name: str) -> bool:
+def _verify_ecdsa(spki: PublicKeyInfo, challenge: bytes, signature: bytes, hash_name: str) -> bool:
     try:
         key = signatures.load_public_key(spki)
         return signatures.verify_ecdsa(key, signature, challenge, hash_name)

@@ -29,8 +29,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from ecdsa import curves as ecdsa_curves
 from ecdsa import ellipticcurve
 
+from reader import curves, oids
 from reader.errors import ParseError, UnsupportedError
-from reader.lds.sod import HASH_NAMES as SOD_HASH_NAMES
+from reader.lds.public_key import ASN1_ERRORS as ASN1_ERRORS  # what asn1crypto raises
+from reader.lds.public_key import (
+    ECDomain,
+    PublicKeyInfo,
+    UnsupportedKeyParameters,
+    parse_public_key_info,
+)
 
 HashName = Literal["sha1", "sha224", "sha256", "sha384", "sha512"]
 HASH_NAMES: tuple[str, ...] = ("sha1", "sha224", "sha256", "sha384", "sha512")
@@ -43,64 +50,9 @@ _CRYPTO_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 
-# Named curves: our name -> (ecdsa curve, cryptography curve or None when it lacks it).
-_CURVES: dict[str, tuple[ecdsa_curves.Curve, type[ec.EllipticCurve] | None]] = {
-    "secp192r1": (ecdsa_curves.NIST192p, None),
-    "secp224r1": (ecdsa_curves.NIST224p, ec.SECP224R1),
-    "secp256r1": (ecdsa_curves.NIST256p, ec.SECP256R1),
-    "secp384r1": (ecdsa_curves.NIST384p, ec.SECP384R1),
-    "secp521r1": (ecdsa_curves.NIST521p, ec.SECP521R1),
-    "secp256k1": (ecdsa_curves.SECP256k1, ec.SECP256K1),
-    "brainpoolp160r1": (ecdsa_curves.BRAINPOOLP160r1, None),
-    "brainpoolp192r1": (ecdsa_curves.BRAINPOOLP192r1, None),
-    "brainpoolp224r1": (ecdsa_curves.BRAINPOOLP224r1, None),
-    "brainpoolp256r1": (ecdsa_curves.BRAINPOOLP256r1, ec.BrainpoolP256R1),
-    "brainpoolp320r1": (ecdsa_curves.BRAINPOOLP320r1, None),
-    "brainpoolp384r1": (ecdsa_curves.BRAINPOOLP384r1, ec.BrainpoolP384R1),
-    "brainpoolp512r1": (ecdsa_curves.BRAINPOOLP512r1, ec.BrainpoolP512R1),
-}
-_CURVE_BY_OID = {
-    ".".join(str(part) for part in curve.oid): name for name, (curve, _) in _CURVES.items()
-}
-
-_RSA_PKCS1 = {
-    "1.2.840.113549.1.1.1": None,  # rsaEncryption: hash from the digestAlgorithm
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.2.840.113549.1.1.14": "sha224",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
-}
-OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
-OID_MGF1 = "1.2.840.113549.1.1.8"
-_ECDSA_DER = {
-    "1.2.840.10045.2.1": None,  # id-ecPublicKey used as a signature OID by some issuers
-    "1.2.840.10045.4.1": "sha1",
-    "1.2.840.10045.4.3.1": "sha224",
-    "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384",
-    "1.2.840.10045.4.3.4": "sha512",
-}
-# BSI TR-03111 ecdsa-plain-signatures (r||s).
-_ECDSA_PLAIN = {
-    "0.4.0.127.0.7.1.1.4.1.1": "sha1",
-    "0.4.0.127.0.7.1.1.4.1.2": "sha224",
-    "0.4.0.127.0.7.1.1.4.1.3": "sha256",
-    "0.4.0.127.0.7.1.1.4.1.4": "sha384",
-    "0.4.0.127.0.7.1.1.4.1.5": "sha512",
-}
-_HASH_BY_OID = SOD_HASH_NAMES  # one hash-OID table for the code base (reader.lds.sod)
-
-
-# What asn1crypto raises, lazily and late, for structures that do not parse.
-ASN1_ERRORS: tuple[type[Exception], ...] = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    AttributeError,
-    OverflowError,
-)
+OID_RSASSA_PSS = oids.ID_RSASSA_PSS
+OID_MGF1 = oids.ID_MGF1
+_HASH_BY_OID = oids.HASH_NAMES  # one hash-OID table for the code base (reader.oids)
 
 
 class UnsupportedAlgorithmError(UnsupportedError):
@@ -161,51 +113,52 @@ class SignatureAlgorithm:
         return f"ECDSA{' plain' if self.plain else ''} with {self.hash_name}"
 
 
-def load_public_key(spki: bytes | keys.PublicKeyInfo) -> PublicKey:
-    """Load a SubjectPublicKeyInfo (DER or parsed) for verification."""
+def load_public_key(spki: bytes | keys.PublicKeyInfo | PublicKeyInfo) -> PublicKey:
+    """Load a SubjectPublicKeyInfo for verification: DER, asn1crypto's, or as
+    ``reader.lds.public_key`` (the one loader) has already read it."""
     try:
-        info = spki if isinstance(spki, keys.PublicKeyInfo) else keys.PublicKeyInfo.load(spki)
-        algorithm = info["algorithm"]["algorithm"].native
-        if algorithm in ("rsa", "rsassa_pss"):
-            parsed = info["public_key"].parsed
-            # Unsigned even without the leading zero byte (real-world DER, as BouncyCastle)
-            modulus = int.from_bytes(parsed["modulus"].contents, "big")
-            exponent = int.from_bytes(parsed["public_exponent"].contents, "big")
-            if modulus <= 0 or exponent <= 1:
-                raise ParseError("RSA public key with invalid modulus or exponent")
-            rsa_key = rsa.RSAPublicNumbers(exponent, modulus).public_key()
-            return PublicKey(
-                kind="rsa",
-                bits=modulus.bit_length(),
-                curve=None,
-                explicit=False,
-                backend="cryptography",
-                key=rsa_key,
-            )
-        if algorithm == "ec":
+        info = spki if isinstance(spki, PublicKeyInfo) else parse_public_key_info(spki)
+    except UnsupportedKeyParameters as exc:
+        raise UnsupportedAlgorithmError(exc.reason) from None
+    try:
+        if info.key_type == "RSA":
+            return _load_rsa(info)
+        if info.key_type == "EC":
             return _load_ec(info)
-    except ParseError:
-        raise
-    except UnsupportedError:
+    except (ParseError, UnsupportedError):
         raise
     except ASN1_ERRORS as exc:
         raise ParseError(f"public key does not parse: {str(exc)[:120]}") from None
-    raise UnsupportedAlgorithmError(f"unsupported public key algorithm {algorithm}")
+    raise UnsupportedAlgorithmError(f"unsupported public key algorithm {info.algorithm_oid}")
 
 
-def _load_ec(info: keys.PublicKeyInfo) -> PublicKey:
-    params = info["algorithm"]["parameters"]
-    point = bytes(info["public_key"].native)
-    explicit = False
-    if params.name == "named":
-        oid = params.chosen.dotted
-        name = _CURVE_BY_OID.get(oid)
-        if name is None:
-            raise UnsupportedAlgorithmError(f"unsupported named curve {oid}")
-        ecdsa_curve, crypto_curve = _CURVES[name]
-    elif params.name == "specified":
-        explicit = True
-        name, ecdsa_curve, crypto_curve = _match_explicit(params.chosen)
+def _load_rsa(info: PublicKeyInfo) -> PublicKey:
+    # The loader reads the modulus unsigned even without its leading zero byte (real-world
+    # DER, as BouncyCastle), with a warning on the record.
+    modulus, exponent = info.rsa_modulus, info.rsa_exponent
+    if modulus is None or exponent is None or modulus <= 0 or exponent <= 1:
+        raise ParseError("RSA public key with invalid modulus or exponent")
+    return PublicKey(
+        kind="rsa",
+        bits=modulus.bit_length(),
+        curve=None,
+        explicit=False,
+        backend="cryptography",
+        key=rsa.RSAPublicNumbers(exponent, modulus).public_key(),
+    )
+
+
+def _load_ec(info: PublicKeyInfo) -> PublicKey:
+    point = info.public_key
+    explicit = info.explicit_parameters
+    if explicit:
+        assert info.ec_domain is not None
+        name, ecdsa_curve, crypto_curve = _match_explicit(info.ec_domain)
+    elif info.curve_oid is not None:
+        known = curves.by_oid(info.curve_oid)
+        if known is None:
+            raise UnsupportedAlgorithmError(f"unsupported named curve {info.curve_oid}")
+        name, ecdsa_curve, crypto_curve = known.name.lower(), known.ecdsa, known.pyca
     else:
         raise UnsupportedAlgorithmError("EC key with implicitlyCA parameters")
     bits = ecdsa_curve.order.bit_length()
@@ -233,27 +186,19 @@ def _load_ec(info: keys.PublicKeyInfo) -> PublicKey:
 
 
 def _match_explicit(
-    domain: keys.SpecifiedECDomain,
+    domain: ECDomain,
 ) -> tuple[str, ecdsa_curves.Curve, type[ec.EllipticCurve] | None]:
-    field_id = domain["field_id"]
-    if field_id["field_type"].native != "prime_field":
-        raise UnsupportedAlgorithmError("EC key over a characteristic-2 field")
-    p = int(field_id["parameters"].native)
-    a = int.from_bytes(bytes(domain["curve"]["a"].native), "big")
-    b = int.from_bytes(bytes(domain["curve"]["b"].native), "big")
-    order = int(domain["order"].native)
-    cofactor_value = domain["cofactor"].native
-    cofactor = int(cofactor_value) if cofactor_value is not None else 1
-    base = bytes(domain["base"].native)
+    p, a, b, order, base = domain.p, domain.a, domain.b, domain.order, domain.generator
+    cofactor = domain.cofactor if domain.cofactor is not None else 1
     if p < 3 or order < 3 or p.bit_length() > 1024:
         raise ParseError("explicit EC parameters out of range")
-    for name, (curve, crypto_curve) in _CURVES.items():
-        fp = curve.curve
-        if (fp.p(), fp.a() % fp.p(), fp.b(), curve.order) != (p, a % p, b, order):
+    for known in curves.CURVES:
+        if not known.has_domain(p, a, b, order):
             continue
+        curve = known.ecdsa
         generator = ecdsa.VerifyingKey.from_string(base, curve=curve).pubkey.point
         if (generator.x(), generator.y()) == (curve.generator.x(), curve.generator.y()):
-            return name, curve, crypto_curve
+            return known.name.lower(), curve, known.pyca
     # No named curve has these parameters: build one for the pure-Python verifier.
     fp_curve = ellipticcurve.CurveFp(p, a % p, b, cofactor)
     gx, gy = _decode_point(base, p, a % p, b)
@@ -287,17 +232,16 @@ def signature_algorithm(
     ``digest_name`` is the SignerInfo's digestAlgorithm, used when the signature OID does
     not name a hash (rsaEncryption, id-ecPublicKey).
     """
-    if oid in _RSA_PKCS1:
-        return SignatureAlgorithm(
-            kind="rsa_pkcs1", hash_name=_need_hash(_RSA_PKCS1[oid], digest_name)
-        )
-    if oid in _ECDSA_DER:
-        return SignatureAlgorithm(kind="ecdsa", hash_name=_need_hash(_ECDSA_DER[oid], digest_name))
-    if oid in _ECDSA_PLAIN:
-        return SignatureAlgorithm(kind="ecdsa", hash_name=_ECDSA_PLAIN[oid], plain=True)
-    if oid == OID_RSASSA_PSS:
+    scheme = oids.SIGNATURE_SCHEMES.get(oid)
+    if scheme is None:
+        raise UnsupportedAlgorithmError(f"unsupported signature algorithm {oid}")
+    if scheme.kind == "rsa_pss":
         return _pss(parameters)
-    raise UnsupportedAlgorithmError(f"unsupported signature algorithm {oid}")
+    if scheme.plain:
+        return SignatureAlgorithm(
+            kind="ecdsa", hash_name=_need_hash(scheme.hash_name, None), plain=True
+        )
+    return SignatureAlgorithm(kind=scheme.kind, hash_name=_need_hash(scheme.hash_name, digest_name))
 
 
 def _need_hash(implied: str | None, digest_name: str | None) -> str:

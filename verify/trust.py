@@ -27,13 +27,14 @@ from typing import Any, ClassVar, Literal
 
 from asn1crypto import cms, core, crl, pem, x509
 
+from reader import oids
 from reader.errors import ParseError, UnsupportedError
 from verify import signatures
 from verify.issuing_state import country_of_name
 from verify.signatures import ASN1_ERRORS
 
-OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
-OID_MASTER_LIST_SIGNER_EKU = "2.23.136.1.1.3"
+OID_CSCA_MASTER_LIST = oids.ID_CSCA_MASTER_LIST
+OID_MASTER_LIST_SIGNER_EKU = oids.ID_MASTER_LIST_SIGNER_EKU
 MAX_MASTER_LIST_BYTES = 16 << 20
 MAX_MASTER_LIST_CERTIFICATES = 5000
 MAX_CHAIN_DEPTH = 4
@@ -755,7 +756,7 @@ def _parse_master_list(data: bytes) -> _SignedContent:
         if pem.detect(data):
             data = pem.unarmor(data)[2]
         info = cms.ContentInfo.load(data, strict=False)
-        if info["content_type"].dotted != "1.2.840.113549.1.7.2":
+        if info["content_type"].dotted != oids.ID_SIGNED_DATA:
             raise _Refused("not a CMS SignedData")
         signed = info["content"]
         encap = signed["encap_content_info"]
@@ -816,9 +817,9 @@ def _check_cms_signer(parsed: _SignedContent) -> tuple[x509.Certificate | None, 
     if isinstance(attrs, cms.CMSAttributes) and attrs.contents is not None:
         digest_value = content_type = None
         for attr in attrs:
-            if attr["type"].dotted == "1.2.840.113549.1.9.4":
+            if attr["type"].dotted == oids.ID_MESSAGE_DIGEST:
                 digest_value = bytes(attr["values"][0].native)
-            elif attr["type"].dotted == "1.2.840.113549.1.9.3":
+            elif attr["type"].dotted == oids.ID_CONTENT_TYPE:
                 content_type = attr["values"][0].dotted
         if content_type != parsed.econtent_type:
             return signer, "signed contentType attribute does not match the eContentType"

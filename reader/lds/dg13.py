@@ -16,6 +16,7 @@ from datetime import date
 
 from reader import tlv
 from reader.errors import ParseError
+from reader.lds.der import decode_oid
 from reader.lds.outer import open_file
 
 _FILE = "DG13"
@@ -245,8 +246,6 @@ def _find_fields(content: tlv.TLV) -> tuple[int | None, str | None, list[tlv.TLV
             version = int.from_bytes(version_el.value, "big", signed=True)
         oid_el = node.find(0x06)
         if oid_el is not None:
-            from reader.lds.security_infos import decode_oid
-
             try:
                 oid = decode_oid(oid_el.value, oid_el.offset, _FILE)
             except ParseError:

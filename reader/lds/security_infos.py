@@ -1,499 +1,69 @@
-"""SecurityInfos of EF.CardAccess and DG14 (ICAO 9303-11 §9.2 and §9.5; BSI TR-03110-3 A.1),
-the OID tables of PACE and Chip Authentication, the standardized domain parameters
-(9303-11 §9.5.1) and SubjectPublicKeyInfo (RFC 5280 §4.1.2.7, RFC 3279, RFC 5480) for the
-chip authentication key (DG14) and the active authentication key (DG15, 9303-11 §6.1).
+"""SecurityInfos of EF.CardAccess and DG14 (ICAO 9303-11 §9.2 and §9.5; BSI TR-03110-3 A.1):
+the records (PACEInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo,
+ActiveAuthenticationInfo, ...), their parser and the deterministic choice of the PACE and CA
+options (:meth:`SecurityInfos.best_pace`, :meth:`SecurityInfos.best_chip_authentication`).
 
-Parsed with ``reader.tlv`` so every length is checked before use. Unknown or malformed
-SecurityInfos are kept (as :class:`UnknownSecurityInfo`) and ignored: an odd TA entry must not
-stop PACE. The choice of the PACE and CA options is deterministic
-(:meth:`SecurityInfos.best_pace`, :meth:`SecurityInfos.best_chip_authentication`).
+Parsed with ``reader.tlv`` and the bounded readers of ``reader.lds.der``, so every length is
+checked before use. Unknown or malformed SecurityInfos are kept (as
+:class:`UnknownSecurityInfo`) and ignored: an odd TA entry must not stop PACE. The keys are
+read by ``reader.lds.public_key``.
+
+The tables this module once held live each in one place: the protocol OIDs in
+``reader.oids``, the standardized domain parameters in ``reader.domain_parameters``, the
+curves in ``reader.curves``. Their names stay importable from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
 
 from reader import tlv
+from reader.domain_parameters import (
+    CURVE_NAMES,
+    STANDARD_DOMAIN_PARAMETERS,
+    StandardDomainParameters,
+)
 from reader.errors import ParseError
+from reader.lds.der import decode_oid, encode_oid, expect_sequence, read_int, read_oid
 from reader.lds.outer import open_file
-
-# ---------------------------------------------------------------------------------------------
-# OID tables
-
-BSI_DE = "0.4.0.127.0.7"
-ID_PK_DH = f"{BSI_DE}.2.2.1.1"
-ID_PK_ECDH = f"{BSI_DE}.2.2.1.2"
-ID_TA = f"{BSI_DE}.2.2.2"
-ID_CA = f"{BSI_DE}.2.2.3"
-ID_CA_DH = f"{ID_CA}.1"
-ID_CA_ECDH = f"{ID_CA}.2"
-ID_PACE = f"{BSI_DE}.2.2.4"
-ID_AA = "2.23.136.1.1.5"
-
-ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-ID_PRIME_FIELD = "1.2.840.10045.1.1"
-ID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-ID_DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"  # X9.42 DomainParameters (p, g, q)
-ID_DH_KEY_AGREEMENT = "1.2.840.113549.1.3.1"  # PKCS#3 DHParameter (p, g)
-
-Mapping = Literal["GM", "IM", "CAM"]
-KeyAgreement = Literal["DH", "ECDH"]
-Cipher = Literal["3DES", "AES"]
-
-_CIPHERS: dict[int, tuple[Cipher, int, str]] = {
-    1: ("3DES", 16, "3DES-CBC-CBC"),
-    2: ("AES", 16, "AES-CBC-CMAC-128"),
-    3: ("AES", 24, "AES-CBC-CMAC-192"),
-    4: ("AES", 32, "AES-CBC-CMAC-256"),
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PACEProtocol:
-    """One PACE protocol OID and what it means (9303-11 §9.2.1 / §4.4.4)."""
-
-    oid: str
-    name: str  # e.g. "id-PACE-ECDH-GM-AES-CBC-CMAC-128"
-    mapping: Mapping
-    key_agreement: KeyAgreement
-    cipher: Cipher
-    key_length: int  # bytes of session key (3DES: two-key, 16)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CAProtocol:
-    """One Chip Authentication protocol OID (9303-11 §9.2.5 / TR-03110-3 A.1.1.2)."""
-
-    oid: str
-    name: str
-    key_agreement: KeyAgreement
-    cipher: Cipher
-    key_length: int
-
-
-def _pace_table() -> dict[str, PACEProtocol]:
-    table: dict[str, PACEProtocol] = {}
-    kinds: tuple[tuple[int, KeyAgreement, Mapping], ...] = (
-        (1, "DH", "GM"),
-        (2, "ECDH", "GM"),
-        (3, "DH", "IM"),
-        (4, "ECDH", "IM"),
-        (6, "ECDH", "CAM"),
-    )
-    for arc, agreement, mapping in kinds:
-        for cipher_arc, (cipher, length, suffix) in _CIPHERS.items():
-            if mapping == "CAM" and cipher == "3DES":
-                continue  # CAM is defined with AES only
-            oid = f"{ID_PACE}.{arc}.{cipher_arc}"
-            table[oid] = PACEProtocol(
-                oid=oid,
-                name=f"id-PACE-{agreement}-{mapping}-{suffix}",
-                mapping=mapping,
-                key_agreement=agreement,
-                cipher=cipher,
-                key_length=length,
-            )
-    return table
-
-
-def _ca_table() -> dict[str, CAProtocol]:
-    table: dict[str, CAProtocol] = {}
-    for base, agreement in ((ID_CA_DH, "DH"), (ID_CA_ECDH, "ECDH")):
-        for cipher_arc, (cipher, length, suffix) in _CIPHERS.items():
-            oid = f"{base}.{cipher_arc}"
-            table[oid] = CAProtocol(
-                oid=oid,
-                name=f"id-CA-{agreement}-{suffix}",
-                key_agreement=agreement,  # type: ignore[arg-type]
-                cipher=cipher,
-                key_length=length,
-            )
-    return table
-
-
-PACE_PROTOCOLS: dict[str, PACEProtocol] = _pace_table()
-CA_PROTOCOLS: dict[str, CAProtocol] = _ca_table()
-PACE_BY_NAME: dict[str, PACEProtocol] = {p.name: p for p in PACE_PROTOCOLS.values()}
-CA_BY_NAME: dict[str, CAProtocol] = {p.name: p for p in CA_PROTOCOLS.values()}
-# PACEDomainParameterInfo uses the bare mapping OIDs (id-PACE-ECDH-GM = ID_PACE.2, ...)
-PACE_DOMAIN_PARAMETER_OIDS = frozenset(f"{ID_PACE}.{arc}" for arc in (1, 2, 3, 4, 6))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StandardDomainParameters:
-    """A standardized domain parameter id (9303-11 §9.5.1, table of §9.5.1)."""
-
-    parameter_id: int
-    name: str
-    kind: Literal["GFP", "ECP"]
-    bits: int  # modulus / field size
-    curve_oid: str | None = None  # for ECP
-    subgroup_bits: int | None = None  # for GFP (RFC 5114)
-
-
-def _standard_params() -> dict[int, StandardDomainParameters]:
-    gfp = (
-        (0, "1024-bit MODP Group with 160-bit Prime Order Subgroup", 1024, 160),
-        (1, "2048-bit MODP Group with 224-bit Prime Order Subgroup", 2048, 224),
-        (2, "2048-bit MODP Group with 256-bit Prime Order Subgroup", 2048, 256),
-    )
-    ecp = (
-        (8, "secp192r1", 192, "1.2.840.10045.3.1.1"),
-        (9, "brainpoolP192r1", 192, "1.3.36.3.3.2.8.1.1.3"),
-        (10, "secp224r1", 224, "1.3.132.0.33"),
-        (11, "brainpoolP224r1", 224, "1.3.36.3.3.2.8.1.1.5"),
-        (12, "secp256r1", 256, "1.2.840.10045.3.1.7"),
-        (13, "brainpoolP256r1", 256, "1.3.36.3.3.2.8.1.1.7"),
-        (14, "brainpoolP320r1", 320, "1.3.36.3.3.2.8.1.1.9"),
-        (15, "secp384r1", 384, "1.3.132.0.34"),
-        (16, "brainpoolP384r1", 384, "1.3.36.3.3.2.8.1.1.11"),
-        (17, "brainpoolP512r1", 512, "1.3.36.3.3.2.8.1.1.13"),
-        (18, "secp521r1", 521, "1.3.132.0.35"),
-    )
-    table = {
-        pid: StandardDomainParameters(
-            parameter_id=pid, name=name, kind="GFP", bits=bits, subgroup_bits=sub
-        )
-        for pid, name, bits, sub in gfp
-    }
-    for pid, name, bits, oid in ecp:
-        table[pid] = StandardDomainParameters(
-            parameter_id=pid, name=name, kind="ECP", bits=bits, curve_oid=oid
-        )
-    return table
-
-
-STANDARD_DOMAIN_PARAMETERS: dict[int, StandardDomainParameters] = _standard_params()
-CURVE_NAMES: dict[str, str] = {
-    p.curve_oid: p.name for p in STANDARD_DOMAIN_PARAMETERS.values() if p.curve_oid
-}
-CURVE_NAMES.update(
-    {
-        "1.3.36.3.3.2.8.1.1.1": "brainpoolP160r1",
-        "1.3.132.0.10": "secp256k1",
-    }
+from reader.lds.public_key import (
+    DHDomain,
+    ECDomain,
+    PublicKeyInfo,
+    match_named_curve,
+    parse_public_key_info,
+)
+from reader.oids import (
+    BSI_DE,
+    CA_BY_NAME,
+    CA_PROTOCOLS,
+    ID_AA,
+    ID_CA,
+    ID_CA_DH,
+    ID_CA_ECDH,
+    ID_DH_KEY_AGREEMENT,
+    ID_DH_PUBLIC_NUMBER,
+    ID_EC_PUBLIC_KEY,
+    ID_PACE,
+    ID_PK_DH,
+    ID_PK_ECDH,
+    ID_PRIME_FIELD,
+    ID_RSA_ENCRYPTION,
+    ID_TA,
+    PACE_BY_NAME,
+    PACE_DOMAIN_PARAMETER_OIDS,
+    PACE_PROTOCOLS,
+    SIGNATURE_ALGORITHMS,
+    SIGNATURE_OIDS,
+    CAProtocol,
+    Cipher,
+    KeyAgreement,
+    Mapping,
+    PACEProtocol,
 )
 
-SIGNATURE_ALGORITHMS: dict[str, str] = {
-    "1.2.840.10045.4.1": "ecdsa-with-SHA1",
-    "1.2.840.10045.4.3.1": "ecdsa-with-SHA224",
-    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256",
-    "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
-    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512",
-    "0.4.0.127.0.7.1.1.4.1.1": "ecdsa-plain-SHA1",
-    "0.4.0.127.0.7.1.1.4.1.2": "ecdsa-plain-SHA224",
-    "0.4.0.127.0.7.1.1.4.1.3": "ecdsa-plain-SHA256",
-    "0.4.0.127.0.7.1.1.4.1.4": "ecdsa-plain-SHA384",
-    "0.4.0.127.0.7.1.1.4.1.5": "ecdsa-plain-SHA512",
-}
-SIGNATURE_OIDS: dict[str, str] = {name: oid for oid, name in SIGNATURE_ALGORITHMS.items()}
-
-# ---------------------------------------------------------------------------------------------
-# small DER helpers (bounded)
-
-_MAX_INT_BYTES = 1100  # an 8192-bit modulus plus slack
-_MAX_OID_BYTES = 64
 _MAX_INFOS = 64
-
-
-def decode_oid(data: bytes, offset: int = 0, file: str | None = None) -> str:
-    """The dotted form of an OBJECT IDENTIFIER value (X.690 §8.19)."""
-    if not data or len(data) > _MAX_OID_BYTES:
-        raise ParseError(f"OID of {len(data)} bytes", offset=offset, file=file)
-    if data[-1] & 0x80:
-        raise ParseError("OID cut short", offset=offset, file=file)
-    arcs: list[int] = []
-    value = 0
-    for byte in data:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = arcs[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(arc) for arc in head + arcs[1:])
-
-
-def encode_oid(dotted: str) -> bytes:
-    """The value bytes of an OBJECT IDENTIFIER (no tag and length)."""
-    arcs = [int(part) for part in dotted.split(".")]
-    numbers = [arcs[0] * 40 + arcs[1], *arcs[2:]]
-    out = bytearray()
-    for number in numbers:
-        chunk = [number & 0x7F]
-        number >>= 7
-        while number:
-            chunk.append(0x80 | (number & 0x7F))
-            number >>= 7
-        out.extend(reversed(chunk))
-    return bytes(out)
-
-
-def _int(element: tlv.TLV, file: str | None) -> int:
-    if element.tag != 0x02:
-        raise ParseError(
-            f"INTEGER expected, found tag {element.tag:X}", offset=element.offset, file=file
-        )
-    if not element.value or len(element.value) > _MAX_INT_BYTES:
-        raise ParseError(f"INTEGER of {len(element.value)} bytes", offset=element.offset, file=file)
-    return int.from_bytes(element.value, "big", signed=True)
-
-
-def _oid(element: tlv.TLV, file: str | None) -> str:
-    if element.tag != 0x06:
-        raise ParseError(
-            f"OID expected, found tag {element.tag:X}", offset=element.offset, file=file
-        )
-    return decode_oid(element.value, element.offset, file)
-
-
-def _seq(element: tlv.TLV, file: str | None, what: str) -> tlv.TLV:
-    if element.tag != 0x30:
-        raise ParseError(
-            f"{what}: SEQUENCE expected, found tag {element.tag:X}",
-            offset=element.offset,
-            file=file,
-        )
-    return element
-
-
-# ---------------------------------------------------------------------------------------------
-# SubjectPublicKeyInfo
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ECDomain:
-    """Prime-field curve parameters, from a named curve or explicit ECParameters (RFC 3279)."""
-
-    p: int
-    a: int
-    b: int
-    generator: bytes  # uncompressed (or as encoded) point
-    order: int
-    cofactor: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DHDomain:
-    p: int
-    g: int
-    q: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PublicKeyInfo:
-    """A SubjectPublicKeyInfo; ``der`` is the exact bytes found in the file."""
-
-    der: bytes
-    algorithm_oid: str
-    key_type: Literal["RSA", "EC", "DH", "other"]
-    public_key: bytes  # the BIT STRING content: EC point, RSAPublicKey DER, DH INTEGER DER
-    key_size: int  # bits: RSA modulus, EC field, DH modulus (0 when unknown)
-    curve: str | None = None  # curve name, also when explicit parameters match a known curve
-    curve_oid: str | None = None
-    explicit_parameters: bool = False
-    ec_domain: ECDomain | None = None
-    dh_domain: DHDomain | None = None
-    rsa_modulus: int | None = None
-    rsa_exponent: int | None = None
-    dh_public_value: int | None = None
-    warnings: tuple[str, ...] = ()  # leniencies taken while parsing (real-world DER)
-
-
-def _named_domain(curve_oid: str) -> ECDomain | None:
-    import ecdsa.curves
-
-    for known in ecdsa.curves.curves:
-        if ".".join(map(str, known.oid)) != curve_oid or known.curve is None:
-            continue
-        gen = known.generator
-        size = known.baselen
-        point = b"\x04" + int(gen.x()).to_bytes(size, "big") + int(gen.y()).to_bytes(size, "big")
-        curve = known.curve
-        return ECDomain(
-            p=int(curve.p()),
-            a=int(curve.a()) % int(curve.p()),
-            b=int(curve.b()) % int(curve.p()),
-            generator=point,
-            order=int(known.order),
-            cofactor=int(curve.cofactor() or 1),
-        )
-    return None
-
-
-def match_named_curve(domain: ECDomain) -> tuple[str, str] | None:
-    """(name, OID) of the known named curve with these explicit parameters, if any."""
-    import ecdsa.curves
-    import ecdsa.ellipticcurve
-
-    for known in ecdsa.curves.curves:
-        curve = known.curve
-        if not isinstance(curve, ecdsa.ellipticcurve.CurveFp):
-            continue  # Edwards curves have no short-Weierstrass a, b
-        p = int(curve.p())
-        if (p, int(curve.a()) % p, int(curve.b()) % p, int(known.order)) != (
-            domain.p,
-            domain.a % p if p else domain.a,
-            domain.b % p if p else domain.b,
-            domain.order,
-        ):
-            continue
-        oid = ".".join(map(str, known.oid))
-        return CURVE_NAMES.get(oid, known.name), oid
-    return None
-
-
-def _ec_explicit(params: tlv.TLV, file: str | None) -> ECDomain:
-    kids = params.children
-    if len(kids) < 5:
-        raise ParseError("ECParameters too short", offset=params.offset, file=file)
-    field_id = _seq(kids[1], file, "fieldID")
-    if len(field_id.children) < 2 or _oid(field_id.children[0], file) != ID_PRIME_FIELD:
-        raise ParseError("only prime-field curves are supported", offset=field_id.offset, file=file)
-    p = _int(field_id.children[1], file)
-    curve = _seq(kids[2], file, "curve")
-    if len(curve.children) < 2 or any(c.tag != 0x04 for c in curve.children[:2]):
-        raise ParseError("curve coefficients must be OCTET STRINGs", offset=curve.offset, file=file)
-    if kids[3].tag != 0x04:
-        raise ParseError("base point must be an OCTET STRING", offset=kids[3].offset, file=file)
-    return ECDomain(
-        p=p,
-        a=int.from_bytes(curve.children[0].value, "big"),
-        b=int.from_bytes(curve.children[1].value, "big"),
-        generator=kids[3].value,
-        order=_int(kids[4], file),
-        cofactor=_int(kids[5], file) if len(kids) > 5 else None,
-    )
-
-
-def parse_public_key_info(der: bytes, *, file: str | None = None, offset: int = 0) -> PublicKeyInfo:
-    """Parse a SubjectPublicKeyInfo (RSA, EC named/explicit, DH)."""
-    try:
-        top = tlv.decode_one(der)
-    except ParseError as exc:
-        raise ParseError(exc.reason, offset=offset + (exc.offset or 0), file=file) from None
-    return _public_key_info(top, file)
-
-
-def _public_key_info(top: tlv.TLV, file: str | None) -> PublicKeyInfo:
-    _seq(top, file, "SubjectPublicKeyInfo")
-    if len(top.children) != 2:
-        raise ParseError("SubjectPublicKeyInfo needs 2 elements", offset=top.offset, file=file)
-    algorithm, bits = top.children
-    _seq(algorithm, file, "AlgorithmIdentifier")
-    if not algorithm.children:
-        raise ParseError("empty AlgorithmIdentifier", offset=algorithm.offset, file=file)
-    oid = _oid(algorithm.children[0], file)
-    params = algorithm.children[1] if len(algorithm.children) > 1 else None
-    if bits.tag != 0x03 or not bits.value or bits.value[0] != 0:
-        raise ParseError(
-            "public key must be a BIT STRING with no unused bits", offset=bits.offset, file=file
-        )
-    key = bits.value[1:]
-    if oid == ID_RSA_ENCRYPTION:
-        return _rsa(top, oid, key, bits.offset, file)
-    if oid in (ID_EC_PUBLIC_KEY, ID_PK_ECDH):
-        return _ec(top, oid, key, params, file)
-    if oid in (ID_DH_PUBLIC_NUMBER, ID_DH_KEY_AGREEMENT, ID_PK_DH):
-        return _dh(top, oid, key, params, bits.offset, file)
-    return PublicKeyInfo(
-        der=top.raw, algorithm_oid=oid, key_type="other", public_key=key, key_size=0
-    )
-
-
-def _rsa(top: tlv.TLV, oid: str, key: bytes, offset: int, file: str | None) -> PublicKeyInfo:
-    try:
-        seq = tlv.decode_one(key)
-    except ParseError as exc:
-        raise ParseError(f"RSAPublicKey: {exc.reason}", offset=offset, file=file) from None
-    _seq(seq, file, "RSAPublicKey")
-    if len(seq.children) != 2:
-        raise ParseError("RSAPublicKey needs modulus and exponent", offset=offset, file=file)
-    modulus, exponent = _int(seq.children[0], file), _int(seq.children[1], file)
-    warnings: list[str] = []
-    # Strict DER makes an INTEGER with its top bit set negative; some chips (JMRTD's BSI 2008
-    # test passport, cards in the field) omit the leading zero of the modulus or exponent.
-    # BouncyCastle-based readers take the unsigned value, and so do we, with a warning.
-    if modulus < 0:
-        modulus = int.from_bytes(seq.children[0].value, "big")
-        warnings.append("RSA modulus encoded without its leading zero byte (read as unsigned)")
-    if exponent < 0:
-        exponent = int.from_bytes(seq.children[1].value, "big")
-        warnings.append("RSA exponent encoded without its leading zero byte (read as unsigned)")
-    if modulus <= 0 or exponent <= 0:
-        raise ParseError("RSA modulus and exponent must be positive", offset=offset, file=file)
-    return PublicKeyInfo(
-        warnings=tuple(warnings),
-        der=top.raw,
-        algorithm_oid=oid,
-        key_type="RSA",
-        public_key=key,
-        key_size=modulus.bit_length(),
-        rsa_modulus=modulus,
-        rsa_exponent=exponent,
-    )
-
-
-def _ec(
-    top: tlv.TLV, oid: str, key: bytes, params: tlv.TLV | None, file: str | None
-) -> PublicKeyInfo:
-    if params is None or params.tag == 0x05:
-        # implicitlyCA: the parameters come from elsewhere (e.g. the CSCA)
-        return PublicKeyInfo(
-            der=top.raw, algorithm_oid=oid, key_type="EC", public_key=key, key_size=0
-        )
-    if params.tag == 0x06:
-        curve_oid = _oid(params, file)
-        domain = _named_domain(curve_oid)
-        return PublicKeyInfo(
-            der=top.raw,
-            algorithm_oid=oid,
-            key_type="EC",
-            public_key=key,
-            key_size=domain.p.bit_length() if domain else 0,
-            curve=CURVE_NAMES.get(curve_oid),
-            curve_oid=curve_oid,
-            ec_domain=domain,
-        )
-    domain = _ec_explicit(_seq(params, file, "ECParameters"), file)
-    match = match_named_curve(domain)
-    return PublicKeyInfo(
-        der=top.raw,
-        algorithm_oid=oid,
-        key_type="EC",
-        public_key=key,
-        key_size=domain.p.bit_length(),
-        curve=match[0] if match else None,
-        curve_oid=match[1] if match else None,
-        explicit_parameters=True,
-        ec_domain=domain,
-    )
-
-
-def _dh(
-    top: tlv.TLV, oid: str, key: bytes, params: tlv.TLV | None, offset: int, file: str | None
-) -> PublicKeyInfo:
-    domain = None
-    if params is not None and params.tag == 0x30 and len(params.children) >= 2:
-        kids = params.children
-        q = _int(kids[2], file) if oid != ID_DH_KEY_AGREEMENT and len(kids) > 2 else None
-        domain = DHDomain(p=_int(kids[0], file), g=_int(kids[1], file), q=q)
-    try:
-        value = _int(tlv.decode_one(key), file)
-    except ParseError as exc:
-        raise ParseError(f"DH public value: {exc.reason}", offset=offset, file=file) from None
-    return PublicKeyInfo(
-        der=top.raw,
-        algorithm_oid=oid,
-        key_type="DH",
-        public_key=key,
-        key_size=domain.p.bit_length() if domain else 0,
-        dh_domain=domain,
-        dh_public_value=value,
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # SecurityInfo records
@@ -762,28 +332,28 @@ class SecurityInfos:
 def _optional_int(kids: tuple[tlv.TLV, ...], index: int, file: str | None) -> int | None:
     if len(kids) <= index:
         return None
-    return _int(kids[index], file)
+    return read_int(kids[index], file)
 
 
 def _algorithm_identifier(element: tlv.TLV, file: str | None) -> AlgorithmIdentifier:
-    _seq(element, file, "AlgorithmIdentifier")
+    expect_sequence(element, file, "AlgorithmIdentifier")
     if not element.children:
         raise ParseError("empty AlgorithmIdentifier", offset=element.offset, file=file)
     params = element.children[1].raw if len(element.children) > 1 else None
-    return AlgorithmIdentifier(oid=_oid(element.children[0], file), parameters=params)
+    return AlgorithmIdentifier(oid=read_oid(element.children[0], file), parameters=params)
 
 
 def _security_info(element: tlv.TLV, file: str | None) -> SecurityInfo:
     if element.tag != 0x30 or not element.children or element.children[0].tag != 0x06:
         return UnknownSecurityInfo(raw=element.raw, oid=None, problem="not a SecurityInfo")
-    oid = _oid(element.children[0], file)
+    oid = read_oid(element.children[0], file)
     kids = element.children
     try:
         if oid in PACE_PROTOCOLS:
             return PACEInfo(
                 raw=element.raw,
                 oid=oid,
-                version=_int(kids[1], file),
+                version=read_int(kids[1], file),
                 parameter_id=_optional_int(kids, 2, file),
             )
         if oid in PACE_DOMAIN_PARAMETER_OIDS:
@@ -797,7 +367,7 @@ def _security_info(element: tlv.TLV, file: str | None) -> SecurityInfo:
             return ChipAuthenticationInfo(
                 raw=element.raw,
                 oid=oid,
-                version=_int(kids[1], file),
+                version=read_int(kids[1], file),
                 key_id=_optional_int(kids, 2, file),
             )
         if oid in (ID_CA_DH, ID_CA_ECDH):
@@ -811,21 +381,21 @@ def _security_info(element: tlv.TLV, file: str | None) -> SecurityInfo:
             return ChipAuthenticationPublicKeyInfo(
                 raw=element.raw,
                 oid=oid,
-                public_key=_public_key_info(kids[1], file),
+                public_key=parse_public_key_info(kids[1].raw, file=file, offset=kids[1].offset),
                 key_id=_optional_int(kids, 2, file),
             )
         if oid == ID_AA:
             return ActiveAuthenticationInfo(
                 raw=element.raw,
                 oid=oid,
-                version=_int(kids[1], file),
-                signature_algorithm=_oid(kids[2], file),
+                version=read_int(kids[1], file),
+                signature_algorithm=read_oid(kids[2], file),
             )
         if oid == ID_TA:
             return TerminalAuthenticationInfo(
                 raw=element.raw,
                 oid=oid,
-                version=_int(kids[1], file),
+                version=read_int(kids[1], file),
                 ef_cvca=kids[2].raw if len(kids) > 2 else None,
             )
     except IndexError:
@@ -865,3 +435,58 @@ def parse_dg14(raw: bytes) -> SecurityInfos:
     top = open_file(raw, 0x6E, "DG14")
     header = len(top.raw) - len(top.value)
     return parse_security_infos(top.value, file="DG14", raw=raw, base_offset=header)
+
+
+__all__ = [
+    "BSI_DE",
+    "CA_BY_NAME",
+    "CA_PROTOCOLS",
+    "CURVE_NAMES",
+    "ID_AA",
+    "ID_CA",
+    "ID_CA_DH",
+    "ID_CA_ECDH",
+    "ID_DH_KEY_AGREEMENT",
+    "ID_DH_PUBLIC_NUMBER",
+    "ID_EC_PUBLIC_KEY",
+    "ID_PACE",
+    "ID_PK_DH",
+    "ID_PK_ECDH",
+    "ID_PRIME_FIELD",
+    "ID_RSA_ENCRYPTION",
+    "ID_TA",
+    "PACE_BY_NAME",
+    "PACE_DOMAIN_PARAMETER_OIDS",
+    "PACE_PROTOCOLS",
+    "SIGNATURE_ALGORITHMS",
+    "SIGNATURE_OIDS",
+    "STANDARD_DOMAIN_PARAMETERS",
+    "ActiveAuthenticationInfo",
+    "AlgorithmIdentifier",
+    "CAProtocol",
+    "ChipAuthenticationDomainParameterInfo",
+    "ChipAuthenticationInfo",
+    "ChipAuthenticationOption",
+    "ChipAuthenticationPublicKeyInfo",
+    "Cipher",
+    "DHDomain",
+    "ECDomain",
+    "KeyAgreement",
+    "Mapping",
+    "PACEDomainParameterInfo",
+    "PACEInfo",
+    "PACEProtocol",
+    "PublicKeyInfo",
+    "SecurityInfo",
+    "SecurityInfos",
+    "StandardDomainParameters",
+    "TerminalAuthenticationInfo",
+    "UnknownSecurityInfo",
+    "decode_oid",
+    "encode_oid",
+    "match_named_curve",
+    "parse_card_access",
+    "parse_dg14",
+    "parse_public_key_info",
+    "parse_security_infos",
+]

@@ -20,7 +20,10 @@ from typing import Any, ClassVar, Literal
 
 from asn1crypto import algos, cms, core, parser
 
+from reader import oids
 from reader.errors import ParseError
+from reader.oids import HASH_NAMES as HASH_NAMES  # the hash OIDs live in reader.oids
+from reader.oids import HASH_OIDS as HASH_OIDS
 
 FILE = "SOD"
 MAX_SOD_BYTES = 1 << 20
@@ -29,25 +32,12 @@ MAX_CERTIFICATES = 16
 MAX_SIGNER_INFOS = 8
 SOD_TAG = 0x77
 
-OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
-# Pre-standard or generic content types seen on early documents; accepted, but flagged.
-LEGACY_ECONTENT_TYPES = {
-    "1.2.528.1.1006.1.20.1": "legacy LDS security object OID (NL)",
-    "1.2.840.113549.1.7.1": "id-data",
-}
-
-OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
-OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
-
-HASH_NAMES = {
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.4": "sha224",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
-HASH_OIDS = {name: oid for oid, name in HASH_NAMES.items()}
+# The OIDs live in reader.oids; these names are kept for the modules that import them here.
+OID_LDS_SECURITY_OBJECT = oids.ID_LDS_SECURITY_OBJECT
+LEGACY_ECONTENT_TYPES = oids.LEGACY_ECONTENT_TYPES
+OID_CONTENT_TYPE = oids.ID_CONTENT_TYPE
+OID_MESSAGE_DIGEST = oids.ID_MESSAGE_DIGEST
+OID_SIGNING_TIME = oids.ID_SIGNING_TIME
 
 
 class LDSVersionInfo(core.Sequence):  # type: ignore[misc]
@@ -169,7 +159,7 @@ def _parse(raw: bytes) -> SOD:
         warnings.append(f"{len(contents) - ci_len} bytes after ContentInfo inside tag 77")
     content_info = cms.ContentInfo.load(contents[:ci_len], strict=False)
     content_type = content_info["content_type"].dotted
-    if content_type != "1.2.840.113549.1.7.2":
+    if content_type != oids.ID_SIGNED_DATA:
         raise ParseError(f"ContentInfo is {content_type}, not signedData", offset=len(header))
     signed = content_info["content"]
     if not isinstance(signed, cms.SignedData):

@@ -1,15 +1,16 @@
-"""One registry for OIDs, curves and hashes (docs/architecture.md "One place per concern").
+"""One registry for OIDs, curves, hashes and signature algorithms (docs/architecture.md
+"One place per concern").
 
-Every module that needs the OID of brainpoolP256r1 or of SHA-256, or the curve object behind
-the name brainpoolP256r1, must take it from one registry module rather than keep its own table. The
-check reads the source of every product module (every package at the top of the repository
-except ``tests``) and counts the modules that spell the value out, in any of the ways found in
-this code base: the dotted string, a tuple or list of arcs, or the DER content bytes (as
-``\\x`` escapes or as hex digits, with or without separators). The DER bytes come from
-asn1crypto, not from our own encoder.
+Every module that needs the OID of brainpoolP256r1, of SHA-256 or of an ECDSA signature
+algorithm (ecdsa-with-SHA256, BSI ecdsa-plain-SHA256), or the curve object behind the name
+brainpoolP256r1, must take it from one registry module (``reader.oids``, ``reader.curves``)
+rather than keep its own table. The check reads the source of every product module (every
+package at the top of the repository except ``tests``) and counts the modules that spell the
+value out, in any of the ways found in this code base: the dotted string, a tuple or list of
+arcs, or the DER content bytes (as ``\\x`` escapes or as hex digits, with or without
+separators). The DER bytes come from asn1crypto, not from our own encoder.
 
-Cases that fail today are marked ``xfail(strict=True)``: the day the tables are unified the
-case passes, the strict mark turns that into a failure, and whoever unified them removes it.
+A table found twice fails here; the fix is to take the value from the registry.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 BRAINPOOL_P256R1 = "1.3.36.3.3.2.8.1.1.7"
 SHA256 = "2.16.840.1.101.3.4.2.1"
+ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2"
+ECDSA_PLAIN_SHA256 = "0.4.0.127.0.7.1.1.4.1.3"
 
 
 def product_modules() -> dict[str, str]:
@@ -98,6 +101,9 @@ def test_the_scan_sees_the_product_packages() -> None:
         (SHA256, "60:86:48:01:65:03:04:02:01"),
         (SHA256, '"300d06096086480165030402010500"'),
         (BRAINPOOL_P256R1, r'b"\x2B\x24\x03\x03\x02\x08\x01\x01\x07"'),
+        (ECDSA_WITH_SHA256, "1.2.840.10045.4.3.2"),
+        (ECDSA_WITH_SHA256, r'b"\x2a\x86\x48\xce\x3d\x04\x03\x02"'),
+        (ECDSA_PLAIN_SHA256, "(0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 3)"),
     ],
 )
 def test_each_spelling_is_recognised(dotted: str, spelling: str) -> None:
@@ -127,6 +133,8 @@ def test_a_curve_table_entry_is_recognised_and_a_use_is_not(source: str, is_tabl
         (SHA256, "(2, 16, 840, 1, 101, 3, 4, 2, 10)"),
         (BRAINPOOL_P256R1, "1.3.36.3.3.2.8.1.1.11"),  # brainpoolP384r1
         (BRAINPOOL_P256R1, "1.3.36.3.3.2.8.1.1.7.1"),
+        (ECDSA_WITH_SHA256, "1.2.840.10045.4.3.20"),
+        (ECDSA_WITH_SHA256, "1.2.840.10045.4.3.2.1"),
     ],
 )
 def test_a_longer_or_different_oid_is_not_counted(dotted: str, other: str) -> None:
@@ -143,12 +151,12 @@ def test_sha256_oid_is_spelled_out_in_exactly_one_module() -> None:
     assert len(holders) == 1, holders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="named-curve tables mapping brainpoolP256r1 to a curve object are kept in "
-    "reader/groups.py, verify/signatures.py, fixtures/pki.py and fixtures/chip_auth.py "
-    "until one curve registry serves reader, verify and fixtures",
-)
+@pytest.mark.parametrize("dotted", [ECDSA_WITH_SHA256, ECDSA_PLAIN_SHA256])
+def test_ecdsa_signature_oids_are_spelled_out_in_exactly_one_module(dotted: str) -> None:
+    holders = modules_spelling_oid(dotted)
+    assert len(holders) == 1, holders
+
+
 def test_brainpool_p256r1_curve_table_entry_is_in_exactly_one_module() -> None:
     holders = modules_with_curve_table("brainpoolP256r1")
     assert len(holders) == 1, holders
