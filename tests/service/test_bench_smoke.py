@@ -26,9 +26,9 @@ def test_benchmark_smoke_run_has_no_errors(tmp_path: Path) -> None:
         "--desks",
         "3",
         "--seconds",
-        "4",
+        "8",  # a desk's cycle (card on, read ~1 s, five lookups) fits several times
         "--warmup",
-        "1",
+        "2",
         "--fail-on-error",
         "--json",
         str(out),
