@@ -5,6 +5,7 @@ names, errors that name where the bad value came from, and secrets never shown."
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,22 @@ def test_the_cli_reports_a_bad_setting_without_a_traceback(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "cccd serve:" in err and "cccd.toml" in err and "Traceback" not in err
+
+
+def _documented_variables() -> list[str]:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text("utf-8")
+    section = doc.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `CCCD_")]
+    return sorted({name for cell in rows for name in re.findall(r"CCCD_[A-Z_]*[A-Z]", cell)})
+
+
+def test_every_documented_variable_is_read() -> None:
+    documented = _documented_variables()
+    assert len(documented) == 58 and "CCCD_RATE_LIMIT" in documented
+    defaults = Settings.load(environ={})
+    for variable in documented:
+        try:
+            changed = Settings.load(environ={variable: "x=1"}) != defaults
+        except SettingsError:
+            changed = True  # read, and refused
+        assert changed, f"{variable} is documented but not read"
