@@ -6,7 +6,8 @@ Precedence, lowest first: defaults, the config file (``--config`` or ``CCCD_CONF
 environment, then command-line flags (``cccd serve --host/--port``). A higher source replaces
 a setting whole (a table in the file is not merged with the same setting from the
 environment). Desk keys are kept only as SHA-256 digests, made where a key is read: the
-secrets themselves never sit in memory after start-up. ``repr``/``str`` mask every secret.
+secrets themselves never sit in memory after start-up. ``repr``/``str`` (what a log or an
+error would show) mask every secret; ``model_dump`` is the values themselves, not for printing.
 
 pydantic-settings does the reading and the typing (int, float, path, literal choices); what is
 ours is only what the existing formats need: the environment's comma lists and ``name=value``
