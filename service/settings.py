@@ -1,9 +1,19 @@
-"""Service settings: one class, read from an optional TOML file and ``CCCD_*`` environment
-variables ("App factory and settings"; the twelve-factor "config in the environment").
+"""Service settings: one class, read by pydantic-settings from an optional TOML file and
+``CCCD_*`` environment variables ("App factory and settings"; the twelve-factor "config in the
+environment"; docs/operations.md "Settings").
 
 Precedence, lowest first: defaults, the config file (``--config`` or ``CCCD_CONFIG``), the
-environment, then command-line flags (``cccd serve --host/--port``). Desk keys are kept only
-as SHA-256 digests: the secrets themselves never sit in memory after start-up.
+environment, then command-line flags (``cccd serve --host/--port``). A higher source replaces
+a setting whole (a table in the file is not merged with the same setting from the
+environment). Desk keys are kept only as SHA-256 digests, made where a key is read: the
+secrets themselves never sit in memory after start-up. ``repr``/``str`` (what a log or an
+error would show) mask every secret; ``model_dump`` is the values themselves, not for printing.
+
+pydantic-settings does the reading and the typing (int, float, path, literal choices); what is
+ours is only what the existing formats need: the environment's comma lists and ``name=value``
+pairs (field validators below), the config file's ``[cccd]``, ``[bhxh]`` and ``[webhook]``
+tables and its unknown-key check (``_ConfigFile``), and an environment given as a mapping
+(``Settings.load(environ=...)``, ``_Environment``).
 """
 
 from __future__ import annotations
@@ -14,10 +24,21 @@ import os
 import re
 import secrets
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, InstanceOf, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from service.desks import (
     OPTIONAL_FIELDS,
@@ -127,33 +148,178 @@ def _default_data_dir() -> Path:
     return user_data_dir()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    """Everything the service can be told. Build with ``Settings.load()``."""
+# -- value formats: the environment writes text, a TOML file lists and tables -----------------
+# Each takes either form (and an already-typed value, for ``Settings(...)`` in code).
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _flag(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("not a valid bool: use true or false (1/0, yes/no, on/off)")
+
+
+def _auto_flag(raw: Any) -> bool | None:
+    if raw is None or str(raw).strip().lower() in ("auto", ""):
+        return None
+    return _flag(raw)
+
+
+def _items(raw: Any) -> tuple[str, ...]:
+    """``"a, b"`` or ``["a", "b"]`` -> ``("a", "b")``: stripped, empty entries dropped."""
+    values = raw if isinstance(raw, list | tuple | set | frozenset) else str(raw).split(",")
+    return tuple(str(x).strip() for x in values if str(x).strip())
+
+
+def _pairs(raw: Any) -> dict[str, Any]:
+    """``"a=1,b=2"`` or a table -> ``{"a": "1", "b": "2"}`` (keys stripped)."""
+    if isinstance(raw, Mapping):
+        return {str(k).strip(): v for k, v in raw.items()}
+    return {
+        k.strip(): v.strip()
+        for k, _, v in (p.partition("=") for p in str(raw).split(","))
+        if k.strip()
+    }
+
+
+def _desk_readers(raw: Any) -> dict[str, tuple[str, ...]]:
+    """``desk-1=ACS ACR1252|Virtual PCD,desk-2=...`` or a table of lists."""
+    if not isinstance(raw, Mapping):
+        raw = dict(part.split("=", 1) for part in str(raw).split(",") if "=" in part)
+    return {
+        str(k).strip(): tuple(
+            str(x).strip()
+            for x in (v if isinstance(v, list | tuple) else str(v).split("|"))
+            if str(x).strip()
+        )
+        for k, v in raw.items()
+    }
+
+
+def _api_keys(raw: Any) -> Any:
+    """The environment form ``desk=SECRET,...``, hashed at once; a table from the config file
+    was hashed where it was read (``_file_values``), and code passes digests."""
+    if isinstance(raw, str):
+        return parse_api_keys(raw)
+    return dict(raw) if isinstance(raw, Mapping) else raw
+
+
+def _officers(raw: Any) -> dict[str, tuple[str, str]]:
+    from service.bhyt.officers import parse_officers
+
+    if isinstance(raw, Mapping) and all(isinstance(v, tuple) for v in raw.values()):
+        raw = {k: {"name": v[0], "cccd": v[1]} for k, v in raw.items()}  # typed, from code
+    return parse_officers(raw)
+
+
+def _desk_officers(raw: Any) -> dict[str, str]:
+    from service.bhyt.officers import parse_desk_officers
+
+    return parse_desk_officers(raw)
+
+
+def _profiles(raw: Any) -> dict[str, dict[str, str]]:
+    """A TOML table of tables, or JSON in the environment."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValueError("not valid JSON") from None
+    if not isinstance(raw, Mapping) or not all(isinstance(v, Mapping) for v in raw.values()):
+        raise ValueError("not a table of tables")
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in raw.items()}
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+AutoFlag = Annotated[bool | None, BeforeValidator(_auto_flag)]
+Items = Annotated[tuple[str, ...], BeforeValidator(_items)]
+ItemSet = Annotated[frozenset[str], BeforeValidator(_items)]
+Pairs = Annotated[Mapping[str, str], BeforeValidator(_pairs)]
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]
+DeskKeys = Annotated[Mapping[str, str], BeforeValidator(_api_keys)]
+DeskReaders = Annotated[Mapping[str, tuple[str, ...]], BeforeValidator(_desk_readers)]
+Officers = Annotated[Mapping[str, tuple[str, str]], BeforeValidator(_officers)]
+DeskOfficers = Annotated[Mapping[str, str], BeforeValidator(_desk_officers)]
+Profiles = Annotated[Mapping[str, Mapping[str, str]], BeforeValidator(_profiles)]
+
+
+# -- the settings ------------------------------------------------------------------------------
+
+# Settings that no environment variable sets (``desks`` comes from ``[desks.NAME]`` tables, or
+# from CCCD_API_KEYS with CCCD_DESK_READERS and CCCD_KEY_ROLES), and those only code sets.
+_NOT_FROM_ENV = frozenset({"scan_history", "demo_key", "desks"})
+_RENAMED = {"rate_limit_per_minute": "CCCD_RATE_LIMIT"}  # the one variable not CCCD_ + name
+_NOT_FROM_FILE = frozenset({"scan_history", "demo_key"})
+_SECRETS = ("bhxh_password", "demo_key", "bhxh_officer_id", "audit_key", "webhook_secret")
+
+
+@dataclass
+class _Origin:
+    """Where ``Settings.load`` reads from, and where each value it found came from (so an
+    error names the variable or the file key that holds the bad value)."""
+
+    environ: Mapping[str, str]
+    config_file: Path | None
+    overrides: frozenset[str]
+    from_env: dict[str, str] = field(default_factory=dict)  # field -> variable
+    from_file: set[str] = field(default_factory=set)
+
+    def where(self, name: str) -> str:
+        if name in self.overrides:
+            return name
+        if name in self.from_env:
+            return self.from_env[name]
+        if name in self.from_file:
+            return f"{self.config_file}:{name}"
+        return name
+
+
+_LOADING: ContextVar[_Origin | None] = ContextVar("cccd_settings_loading", default=None)
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Build with ``Settings.load()``; ``Settings(...)``
+    in code takes the values given and the defaults, and reads nothing."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix="CCCD_",
+        enable_decoding=False,  # the environment's own formats, not JSON (field validators)
+        coerce_numbers_to_str=True,  # password = 12345678 in the file is a string
+        hide_input_in_errors=True,  # a bad value may be a secret
+    )
 
     host: str = "127.0.0.1"
     port: int = 8080
-    simulated: bool = False
-    data_dir: Path = field(default_factory=_default_data_dir)
+    simulated: Flag = False
+    data_dir: UserPath = Field(default_factory=_default_data_dir)
     database_url: str | None = None  # default: SQLite file in data_dir
-    trust_store: Path | None = None
+    trust_store: UserPath | None = None
     # Serve reads only when anchored at a CSCA. None ("auto"): required as soon as the trust
     # store holds a CSCA; until then a valid signature is served as "issuer_not_checked".
-    require_anchor: bool | None = None
+    require_anchor: AutoFlag = None
     retention_hours: float = 12.0
     purge_interval_seconds: float = 60.0
-    store_photos: bool = False  # False: face images in memory only, for photo_ttl_seconds
+    store_photos: Flag = False  # False: face images in memory only, for photo_ttl_seconds
     photo_ttl_seconds: float = 900.0
-    api_keys: Mapping[str, str] = field(default_factory=dict)  # desk -> "sha256:<hex>"
-    rate_limit_per_minute: int = 600
+    api_keys: DeskKeys = {}  # desk -> "sha256:<hex>" (pydantic copies each default)
+    rate_limit_per_minute: int = 600  # CCCD_RATE_LIMIT
     rate_limit_burst: int = 120
     audit_subject: AuditSubject = "hash"
-    cors_origins: tuple[str, ...] = ()
-    readers: tuple[str, ...] = ()  # PC/SC reader name filters (substring); empty: all
-    simulated_readers: tuple[str, ...] = ("Simulated reader 1", "Simulated reader 2")
-    simulated_link: bool = True  # simulated chips take a realistic time per APDU
+    cors_origins: Items = ()
+    readers: Items = ()  # PC/SC reader name filters (substring); empty: all
+    simulated_readers: Items = ("Simulated reader 1", "Simulated reader 2")
+    simulated_link: Flag = True  # simulated chips take a realistic time per APDU
     # simulated chips in a process of their own, as a real card's work is not the service's
-    simulated_cards_process: bool = False
+    simulated_cards_process: Flag = False
     card_wait_seconds: float = 15.0
     resume_wait_seconds: float = 10.0  # a card that left mid-read may come back this long
     queue_limit: int = 16
@@ -164,26 +330,26 @@ class Settings:
     bhxh_officer_name: str = ""  # one hospital-wide officer (fallback for desks without one)
     bhxh_officer_id: str = ""
     # officers registered with BHXH: id -> (full name, 12-digit CCCD); desk -> officer id
-    bhxh_officers: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    bhxh_desk_officers: Mapping[str, str] = field(default_factory=dict)
+    bhxh_officers: Officers = {}
+    bhxh_desk_officers: DeskOfficers = {}
     bhxh_encoding: str = "form"  # or "json": the body of the token and card calls
     bhxh_connect_timeout_seconds: float = 15.0
     bhxh_timeout_seconds: float = 60.0  # total, per check (token + card + visit history)
     bhxh_token_timeout_seconds: float = 20.0  # the longest a check waits for a token
-    bhxh_history: bool = True  # ask Lskcb2025 for the visit history of a usable card
+    bhxh_history: Flag = True  # ask Lskcb2025 for the visit history of a usable card
     demo_key: str | None = None  # set when simulated mode generated a key (printed once)
     # -- desks, roles and privacy (docs/operations.md "Desks, roles and readers") --------
-    desks: tuple[DeskConfig, ...] = ()  # from [desks.NAME] tables, plus api_keys as desks
-    desk_readers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # env form
-    key_roles: Mapping[str, str] = field(default_factory=dict)  # env form: name -> role
-    stored_fields: frozenset[str] = frozenset()  # optional card fields kept at all
-    audit_key_file: Path | None = None  # default: data_dir/audit.key (created 0600)
+    desks: tuple[InstanceOf[DeskConfig], ...] = ()  # [desks.NAME] tables, plus api_keys
+    desk_readers: DeskReaders = {}  # env form
+    key_roles: Pairs = {}  # env form: name -> role
+    stored_fields: ItemSet = frozenset()  # optional card fields kept at all
+    audit_key_file: UserPath | None = None  # default: data_dir/audit.key (created 0600)
     audit_key: str | None = None  # or the key itself (CCCD_AUDIT_KEY), hex or text
-    trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-For only from these addresses
-    allowed_hosts: tuple[str, ...] = ()  # Host header names besides the bound ones
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    allow_insecure_network: bool = False  # bind off loopback without TLS (not advised)
+    trusted_proxies: Items = ()  # X-Forwarded-For only from these addresses
+    allowed_hosts: Items = ()  # Host header names besides the bound ones
+    tls_cert: UserPath | None = None
+    tls_key: UserPath | None = None
+    allow_insecure_network: Flag = False  # bind off loopback without TLS (not advised)
     max_body_bytes: int = 16_384
     purpose: str = "Xác định người bệnh khi tiếp đón khám bệnh, chữa bệnh và tra cứu thẻ BHYT"
     legal_basis: str = ""
@@ -192,9 +358,9 @@ class Settings:
     # and the operator's clinic list (CSV, see service/clinics.py).
     desk_idle_seconds: float = 120.0
     hospital_code: str = ""
-    clinic_list: Path | None = None
+    clinic_list: UserPath | None = None
     # -- HIS: field-name profiles and the signed webhook (service.his) ---------------------
-    his_profiles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    his_profiles: Profiles = {}
     webhook_url: str | None = None  # POST each accepted result here (None: no webhook)
     webhook_secret: str = ""  # HMAC-SHA256 key shared with the HIS
     webhook_profile: str = "qd130"
@@ -211,19 +377,50 @@ class Settings:
         config_file: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ) -> Settings:
+        """Defaults < the config file < the environment (``os.environ`` unless given) <
+        ``overrides`` (command-line flags; None means "not given"). Every error is a
+        ``SettingsError`` naming the variable or file key."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
         path = config_file or env.get("CCCD_CONFIG")
         if path is None and environ is None and user_config_file().is_file():
             path = user_config_file()
-        if path:
-            values.update(_from_toml(Path(path)))
-        values.update(_from_env(env))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        origin = _Origin(env, Path(path) if path else None, frozenset(given))
+        token = _LOADING.set(origin)
+        try:
+            settings = cls(**given)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc, origin)) from None
+        finally:
+            _LOADING.reset(token)
         settings = settings.with_desks()
-        settings.validate()
+        settings.check_rules()
         return settings
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Highest first: the values given, the environment, the config file. Outside
+        ``load`` only the values given (``Settings(...)`` in code and tests reads nothing)."""
+        origin = _LOADING.get()
+        if origin is None:
+            return (init_settings,)
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            _Environment(settings_cls, origin),
+        ]
+        if origin.config_file is not None:
+            sources.append(_ConfigFile(settings_cls, origin.config_file, origin))
+        return tuple(sources)
+
+    def _replace(self, **changes: Any) -> Settings:
+        return self.model_copy(update=changes)
 
     def with_desks(self) -> Settings:
         """``desks`` completed with the ``api_keys`` entries (environment form), their
@@ -248,7 +445,7 @@ class Settings:
             check_desks(desks)
         except DeskConfigError as exc:
             raise SettingsError(str(exc)) from None
-        return replace(self, desks=tuple(desks))
+        return self._replace(desks=tuple(desks))
 
     @property
     def reading_desks(self) -> tuple[DeskConfig, ...]:
@@ -259,15 +456,14 @@ class Settings:
         if self.desks or self.api_keys:
             return self
         key = generate_key()
-        return replace(self, api_keys={"demo": hash_key(key)}, demo_key=key).with_desks()
+        return self._replace(api_keys={"demo": hash_key(key)}, demo_key=key).with_desks()
 
-    def validate(self) -> None:
+    def check_rules(self) -> None:
+        """The rules across settings and the ranges, named by their variables."""
         if not 0 < self.port < 65536:
             raise SettingsError("CCCD_PORT must be 1-65535")
         if self.retention_hours <= 0:
             raise SettingsError("CCCD_RETENTION_HOURS must be positive")
-        if self.audit_subject not in ("hash", "mask", "none"):
-            raise SettingsError("CCCD_AUDIT_SUBJECT must be hash, mask or none")
         if not 0 <= self.resume_wait_seconds <= 120:
             raise SettingsError("CCCD_RESUME_WAIT_SECONDS must be 0-120")
         if self.rate_limit_per_minute <= 0 or self.rate_limit_burst <= 0:
@@ -371,204 +567,142 @@ class Settings:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'cccd.sqlite3'}"
 
-    def __repr__(self) -> str:  # never print secrets
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        shown["api_keys"] = sorted(self.api_keys)
-        shown["desks"] = [f"{d.name}:{d.role}" for d in self.desks]
-        for secret in (
-            "bhxh_password",
-            "demo_key",
-            "bhxh_officer_id",
-            "audit_key",
-            "webhook_secret",
-        ):
-            shown[secret] = "***" if shown[secret] else ""
-        shown["bhxh_officers"] = sorted(self.bhxh_officers)
-        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+    # -- showing: never a secret -----------------------------------------------------------
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """What ``repr``/``str`` show (pydantic builds both from this): desk names without
+        their keys, officer ids without their CCCDs, ``***`` for each secret set, and the
+        database URL without its password."""
+        for name, value in super().__repr_args__():
+            if name == "api_keys":
+                value = sorted(self.api_keys)
+            elif name == "desks":
+                value = [f"{d.name}:{d.role}" for d in self.desks]
+            elif name == "bhxh_officers":
+                value = sorted(self.bhxh_officers)
+            elif name in _SECRETS:
+                value = "***" if value else ""
+            elif name == "database_url" and value:
+                value = _without_password(value)
+            yield name, value
 
 
-# -- sources --------------------------------------------------------------------------------
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-_ENV: dict[str, tuple[str, str]] = {
-    # variable -> (field, kind)
-    "CCCD_HOST": ("host", "str"),
-    "CCCD_PORT": ("port", "int"),
-    "CCCD_SIMULATED": ("simulated", "bool"),
-    "CCCD_DATA_DIR": ("data_dir", "path"),
-    "CCCD_DATABASE_URL": ("database_url", "str"),
-    "CCCD_TRUST_STORE": ("trust_store", "path"),
-    "CCCD_REQUIRE_ANCHOR": ("require_anchor", "auto_bool"),
-    "CCCD_RETENTION_HOURS": ("retention_hours", "float"),
-    "CCCD_PURGE_INTERVAL_SECONDS": ("purge_interval_seconds", "float"),
-    "CCCD_STORE_PHOTOS": ("store_photos", "bool"),
-    "CCCD_PHOTO_TTL_SECONDS": ("photo_ttl_seconds", "float"),
-    "CCCD_API_KEYS": ("api_keys", "keys"),
-    "CCCD_RATE_LIMIT": ("rate_limit_per_minute", "int"),
-    "CCCD_RATE_LIMIT_BURST": ("rate_limit_burst", "int"),
-    "CCCD_AUDIT_SUBJECT": ("audit_subject", "str"),
-    "CCCD_CORS_ORIGINS": ("cors_origins", "list"),
-    "CCCD_READERS": ("readers", "list"),
-    "CCCD_SIMULATED_READERS": ("simulated_readers", "list"),
-    "CCCD_SIMULATED_LINK": ("simulated_link", "bool"),
-    "CCCD_SIMULATED_CARDS_PROCESS": ("simulated_cards_process", "bool"),
-    "CCCD_CARD_WAIT_SECONDS": ("card_wait_seconds", "float"),
-    "CCCD_RESUME_WAIT_SECONDS": ("resume_wait_seconds", "float"),
-    "CCCD_QUEUE_LIMIT": ("queue_limit", "int"),
-    "CCCD_BHXH_URL": ("bhxh_url", "str"),
-    "CCCD_BHXH_USERNAME": ("bhxh_username", "str"),
-    "CCCD_BHXH_PASSWORD": ("bhxh_password", "str"),
-    "CCCD_BHXH_OFFICER_NAME": ("bhxh_officer_name", "str"),
-    "CCCD_BHXH_OFFICER_ID": ("bhxh_officer_id", "str"),
-    "CCCD_BHXH_OFFICERS": ("bhxh_officers", "officers"),
-    "CCCD_BHXH_DESK_OFFICERS": ("bhxh_desk_officers", "desk_officers"),
-    "CCCD_BHXH_ENCODING": ("bhxh_encoding", "str"),
-    "CCCD_BHXH_CONNECT_TIMEOUT_SECONDS": ("bhxh_connect_timeout_seconds", "float"),
-    "CCCD_BHXH_TIMEOUT_SECONDS": ("bhxh_timeout_seconds", "float"),
-    "CCCD_DESK_READERS": ("desk_readers", "desk_readers"),
-    "CCCD_KEY_ROLES": ("key_roles", "roles"),
-    "CCCD_STORED_FIELDS": ("stored_fields", "fieldset"),
-    "CCCD_AUDIT_KEY_FILE": ("audit_key_file", "path"),
-    "CCCD_AUDIT_KEY": ("audit_key", "str"),
-    "CCCD_TRUSTED_PROXIES": ("trusted_proxies", "list"),
-    "CCCD_ALLOWED_HOSTS": ("allowed_hosts", "list"),
-    "CCCD_TLS_CERT": ("tls_cert", "path"),
-    "CCCD_TLS_KEY": ("tls_key", "path"),
-    "CCCD_ALLOW_INSECURE_NETWORK": ("allow_insecure_network", "bool"),
-    "CCCD_MAX_BODY_BYTES": ("max_body_bytes", "int"),
-    "CCCD_PURPOSE": ("purpose", "str"),
-    "CCCD_LEGAL_BASIS": ("legal_basis", "str"),
-    "CCCD_DESK_IDLE_SECONDS": ("desk_idle_seconds", "float"),
-    "CCCD_HOSPITAL_CODE": ("hospital_code", "str"),
-    "CCCD_CLINIC_LIST": ("clinic_list", "path"),
-    # HIS (service.his)
-    "CCCD_HIS_PROFILES": ("his_profiles", "profiles"),
-    "CCCD_WEBHOOK_URL": ("webhook_url", "str"),
-    "CCCD_WEBHOOK_SECRET": ("webhook_secret", "str"),
-    "CCCD_WEBHOOK_PROFILE": ("webhook_profile", "str"),
-    "CCCD_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", "float"),
-    "CCCD_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", "int"),
-    "CCCD_WEBHOOK_STUCK_SECONDS": ("webhook_stuck_seconds", "float"),
-    "CCCD_BHXH_TOKEN_TIMEOUT_SECONDS": ("bhxh_token_timeout_seconds", "float"),
-    "CCCD_BHXH_HISTORY": ("bhxh_history", "bool"),
-}
-_KINDS = {name: kind for name, kind in _ENV.values()}
-_KINDS["desks"] = "desks"
-
-
-def _convert(name: str, kind: str, raw: Any, source: str) -> Any:
     try:
-        if kind in ("officers", "desk_officers"):
-            from service.bhyt import officers
-
-            parse = officers.parse_officers if kind == "officers" else officers.parse_desk_officers
-            try:
-                return parse(raw, source=source)
-            except officers.OfficerError as exc:
-                raise SettingsError(str(exc)) from None
-        if kind == "desks":
-            if not isinstance(raw, Mapping):
-                raise SettingsError(f"{source}: [desks.NAME] tables are needed")
-            try:
-                return tuple(
-                    desk_from_mapping(
-                        str(n),
-                        d if isinstance(d, Mapping) else {},
-                        source=f"{source}.{n}",
-                        stored=_stored,
-                    )
-                    for n, d in raw.items()
-                )
-            except DeskConfigError as exc:
-                raise SettingsError(str(exc)) from None
-        if kind == "desk_readers":
-            if isinstance(raw, Mapping):
-                items = {str(k): v for k, v in raw.items()}
-            else:
-                items = dict(part.split("=", 1) for part in str(raw).split(",") if "=" in part)
-            return {
-                k.strip(): tuple(
-                    x.strip()
-                    for x in (v if isinstance(v, list) else str(v).split("|"))
-                    if str(x).strip()
-                )
-                for k, v in items.items()
-            }
-        if kind == "roles":
-            if isinstance(raw, Mapping):
-                return {str(k): str(v) for k, v in raw.items()}
-            return {
-                k.strip(): v.strip()
-                for k, _, v in (p.partition("=") for p in str(raw).split(",") if p.strip())
-            }
-        if kind == "fieldset":
-            values = raw if isinstance(raw, list | tuple) else str(raw).split(",")
-            return frozenset(str(x).strip() for x in values if str(x).strip())
-        if kind == "keys":
-            if isinstance(raw, Mapping):
-                return {str(k): _stored(str(v)) for k, v in raw.items()}
-            return parse_api_keys(str(raw), source=source)
-        if kind == "profiles":  # a TOML table of tables, or JSON in the environment
-            value = json.loads(raw) if isinstance(raw, str) else raw
-            if not isinstance(value, Mapping) or not all(
-                isinstance(v, Mapping) for v in value.values()
-            ):
-                raise ValueError("not a table of tables")
-            return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in value.items()}
-        if kind == "list":
-            if isinstance(raw, list | tuple):
-                return tuple(str(x).strip() for x in raw if str(x).strip())
-            return tuple(x.strip() for x in str(raw).split(",") if x.strip())
-        if kind == "auto_bool" and (raw is None or str(raw).strip().lower() in ("auto", "")):
-            return None
-        if kind in ("bool", "auto_bool"):
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(text)
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind == "path":
-            return Path(str(raw)).expanduser()
-        return str(raw)
-    except SettingsError:
-        raise
-    except (TypeError, ValueError):
-        raise SettingsError(f"{source}: not a valid {kind} for {name}") from None
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "***"
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for variable, (name, kind) in _ENV.items():
-        if variable in env:
-            values[name] = _convert(name, kind, env[variable], variable)
-    return values
+# -- sources: pydantic-settings' own, fitted to these names and formats -------------------------
 
 
-def _from_toml(path: Path) -> dict[str, Any]:
-    """Keys as the field names, flat or under ``[cccd]``; ``[api_keys]`` and ``[bhxh]``
-    tables are accepted too (``[bhxh] url = ...`` is ``bhxh_url``)."""
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {path}: {exc}") from None
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over the mapping ``Settings.load`` was given,
+    reading only the documented variables: ``CCCD_`` + the setting's name in upper case
+    (``CCCD_RATE_LIMIT`` for ``rate_limit_per_minute``), none for the settings without one."""
+
+    def __init__(self, settings_cls: type[BaseSettings], origin: _Origin) -> None:
+        self._origin = origin
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # only the documented names, exactly (upper case: Windows upper-cases them itself),
+        # given as the library looks them up (lower case, CCCD_ + the setting's name)
+        environ = self._origin.environ
+        return {
+            _ENV_NAMES[k.lower()]: v
+            for k, v in environ.items()
+            if k.lower() in _ENV_NAMES and k == k.upper()
+        }
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        self._origin.from_env.update({name: _VARIABLES[name] for name in values})
+        return values
+
+
+class _ConfigFile(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source: keys as the setting names, flat or under ``[cccd]``;
+    ``[bhxh]`` and ``[webhook]`` tables stand for the ``bhxh_`` and ``webhook_`` settings
+    (``[bhxh] url = ...`` is ``bhxh_url``); an unknown key is an error."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path, origin: _Origin) -> None:
+        self._origin = origin
+        try:  # an explicit file must exist (pydantic-settings would skip a missing one)
+            path.open("rb").close()
+        except OSError as exc:
+            raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+        super().__init__(settings_cls, toml_file=path)
+
+    def _read_file(self, path: Any) -> dict[str, Any]:
+        try:
+            data = super()._read_file(path)
+        except OSError as exc:
+            raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
+        values = _file_values(data, path)
+        self._origin.from_file.update(values)
+        return values
+
+
+def _file_values(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
     data = dict(data.get("cccd", data))
-    bhxh = data.pop("bhxh", None)
-    if isinstance(bhxh, dict):
-        data.update({f"bhxh_{k}": v for k, v in bhxh.items()})
-    webhook = data.pop("webhook", None)  # [webhook] url = ... is webhook_url
-    if isinstance(webhook, dict):
-        data.update({f"webhook_{k}": v for k, v in webhook.items()})
+    for table in ("bhxh", "webhook"):
+        section = data.pop(table, None)
+        if isinstance(section, dict):
+            data.update({f"{table}_{k}": v for k, v in section.items()})
     values: dict[str, Any] = {}
     for key, raw in data.items():
-        if key not in _KINDS:
+        if key not in _FILE_KEYS:
             raise SettingsError(f"config file {path}: unknown setting {key!r}")
-        values[key] = _convert(key, _KINDS[key], raw, f"{path}:{key}")
+        source = f"{path}:{key}"
+        if key == "api_keys":  # hashed here, as read
+            if isinstance(raw, Mapping):
+                raw = {str(k): _stored(str(v)) for k, v in raw.items()}
+            else:
+                raw = parse_api_keys(str(raw), source=source)
+        elif key == "desks":
+            raw = _desks(raw, source)
+        # a table replaces the same setting from a lower source whole: pydantic-settings
+        # merges only plain dicts, and the field validators make a dict of it again
+        values[key] = MappingProxyType(raw) if isinstance(raw, dict) else raw
     return values
+
+
+def _desks(raw: Any, source: str) -> tuple[DeskConfig, ...]:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"{source}: [desks.NAME] tables are needed")
+    try:
+        return tuple(
+            desk_from_mapping(
+                str(n), d if isinstance(d, Mapping) else {}, source=f"{source}.{n}", stored=_stored
+            )
+            for n, d in raw.items()
+        )
+    except DeskConfigError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _explain(error: ValidationError, origin: _Origin) -> str:
+    """Each bad value named by where it came from, with pydantic's reason (never the value)."""
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        key = str(item["loc"][0]) if item["loc"] else ""
+        where = origin.where(key)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(message if message.startswith(f"{where}:") else f"{where}: {message}")
+    return "; ".join(parts)
+
+
+# Each setting's environment variable, and the library's (lower-case) name for it.
+_VARIABLES = {
+    name: _RENAMED.get(name, f"CCCD_{name.upper()}")
+    for name in Settings.model_fields
+    if name not in _NOT_FROM_ENV
+}
+_ENV_NAMES = {variable.lower(): f"cccd_{name}" for name, variable in _VARIABLES.items()}
+_FILE_KEYS = frozenset(Settings.model_fields) - _NOT_FROM_FILE

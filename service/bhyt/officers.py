@@ -81,14 +81,19 @@ class OfficerBook:
         return None
 
 
-def parse_officers(raw: object, *, source: str) -> dict[str, tuple[str, str]]:
+def _at(source: str) -> str:
+    return f"{source}: " if source else ""
+
+
+def parse_officers(raw: object, *, source: str = "") -> dict[str, tuple[str, str]]:
     """Officers from the environment (``cb01=Nguyễn Thị A|001190000001;cb02=...``) or a TOML
-    table (``cb01 = {name = "...", cccd = "..."}``) -> ``{id: (name, cccd)}``."""
+    table (``cb01 = {name = "...", cccd = "..."}``) -> ``{id: (name, cccd)}``. ``source``
+    prefixes the errors (the settings name it themselves)."""
     out: dict[str, tuple[str, str]] = {}
     if isinstance(raw, Mapping):
         for officer_id, entry in raw.items():
             if not isinstance(entry, Mapping):
-                raise OfficerError(f"{source}: officer {officer_id!r} needs name and cccd")
+                raise OfficerError(f"{_at(source)}officer {officer_id!r} needs name and cccd")
             out[str(officer_id)] = (str(entry.get("name", "")), str(entry.get("cccd", "")))
     else:
         for item in str(raw).split(";"):
@@ -97,14 +102,14 @@ def parse_officers(raw: object, *, source: str) -> dict[str, tuple[str, str]]:
             officer_id, sep, rest = item.partition("=")
             name, bar, cccd = rest.rpartition("|")
             if not sep or not bar:
-                raise OfficerError(f"{source}: each entry must be id=Full Name|CCCD")
+                raise OfficerError(f"{_at(source)}each entry must be id=Full Name|CCCD")
             out[officer_id.strip()] = (name.strip(), cccd.strip())
     for officer_id, (name, cccd) in out.items():
         make_officer(officer_id, name, cccd)  # validates
     return out
 
 
-def parse_desk_officers(raw: object, *, source: str) -> dict[str, str]:
+def parse_desk_officers(raw: object, *, source: str = "") -> dict[str, str]:
     """``desk-1=cb01,desk-2=cb02`` or a TOML table -> ``{desk: officer id}``."""
     if isinstance(raw, Mapping):
         return {str(k): str(v) for k, v in raw.items()}
@@ -114,6 +119,6 @@ def parse_desk_officers(raw: object, *, source: str) -> dict[str, str]:
             continue
         desk, sep, officer_id = item.partition("=")
         if not sep or not desk.strip() or not officer_id.strip():
-            raise OfficerError(f"{source}: each entry must be desk=officer-id")
+            raise OfficerError(f"{_at(source)}each entry must be desk=officer-id")
         out[desk.strip()] = officer_id.strip()
     return out
