@@ -10,7 +10,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reader.apdu import Command
+from reader.apdu import Command, get_challenge
 from reader.crypto import (
     KDF_ENC,
     KDF_MAC,
@@ -68,7 +68,7 @@ class BACTerminal:
 
     @staticmethod
     def challenge_command() -> Command:
-        return Command(0x00, 0x84, 0x00, 0x00, le=8)
+        return get_challenge(8)
 
     def authenticate_command(self, rnd_ic: bytes) -> Command:
         if len(rnd_ic) != 8:
