@@ -11,19 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reader.apdu import Command, get_challenge
-from reader.crypto import (
-    KDF_ENC,
-    KDF_MAC,
-    Cipher,
-    derive_key,
-    pad,
-    retail_mac,
-    tdes_cbc_decrypt,
-    tdes_cbc_encrypt,
-)
+from reader.crypto import Cipher
 from reader.errors import AccessDeniedError, ProtocolError
 from reader.keys import BACKey
 from reader.sm import SecureMessaging
+from reader.suite import Suite
+
+# BAC's symmetric suite: two-key 3DES, retail MAC (the one place for the cipher, the key
+# derivation, padding and MAC, shared with PACE and Chip Authentication).
+TDES = Suite(cipher=Cipher.TDES, key_length=16)
 
 RandomFn = Callable[[int], bytes]
 
@@ -39,20 +35,13 @@ class BasicAccessKeys:
     @classmethod
     def from_key(cls, key: BACKey) -> BasicAccessKeys:
         seed = hashlib.sha1(key.password).digest()[:16]
-        return cls(
-            seed, derive_key(seed, KDF_ENC, Cipher.TDES), derive_key(seed, KDF_MAC, Cipher.TDES)
-        )
+        return cls(seed, *TDES.session_keys(seed))
 
 
 def session_from_seed(k_ifd: bytes, k_ic: bytes, rnd_ic: bytes, rnd_ifd: bytes) -> SecureMessaging:
     """KS_enc, KS_mac from K.IFD xor K.IC, SSC from the two nonces (§9.8.4.1)."""
     k_seed = bytes(a ^ b for a, b in zip(k_ifd, k_ic, strict=True))
-    return SecureMessaging(
-        Cipher.TDES,
-        derive_key(k_seed, KDF_ENC, Cipher.TDES),
-        derive_key(k_seed, KDF_MAC, Cipher.TDES),
-        rnd_ic[4:] + rnd_ifd[4:],
-    )
+    return SecureMessaging(Cipher.TDES, *TDES.session_keys(k_seed), rnd_ic[4:] + rnd_ifd[4:])
 
 
 class BACTerminal:
@@ -77,17 +66,17 @@ class BACTerminal:
         self._rnd_ifd = self._random(8)
         self._k_ifd = self._random(16)
         s = self._rnd_ifd + rnd_ic + self._k_ifd
-        e_ifd = tdes_cbc_encrypt(self.keys.k_enc, s)
-        m_ifd = retail_mac(self.keys.k_mac, pad(e_ifd, 8))
+        e_ifd = TDES.encrypt(self.keys.k_enc, s)
+        m_ifd = TDES.mac(self.keys.k_mac, e_ifd)
         return Command(0x00, 0x82, 0x00, 0x00, e_ifd + m_ifd, le=40)
 
     def finish(self, response: bytes) -> SecureMessaging:
         if len(response) != 40:
             raise ProtocolError(f"EXTERNAL AUTHENTICATE answered {len(response)} bytes, not 40")
         e_ic, m_ic = response[:32], response[32:]
-        if not hmac.compare_digest(retail_mac(self.keys.k_mac, pad(e_ic, 8)), m_ic):
+        if not hmac.compare_digest(TDES.mac(self.keys.k_mac, e_ic), m_ic):
             raise AccessDeniedError(0x6300, "BAC: the chip's answer does not verify (MAC)")
-        plain = tdes_cbc_decrypt(self.keys.k_enc, e_ic)
+        plain = TDES.decrypt(self.keys.k_enc, e_ic)
         if plain[:8] != self._rnd_ic or plain[8:16] != self._rnd_ifd:
             raise AccessDeniedError(0x6300, "BAC: the chip's answer does not match our nonces")
         return session_from_seed(self._k_ifd, plain[16:], self._rnd_ic, self._rnd_ifd)
@@ -114,13 +103,13 @@ class BACChip:
             raise AccessDeniedError(0x6985, "EXTERNAL AUTHENTICATE without a challenge")
         e_ifd, m_ifd = data[:32], data[32:]
         rnd_ic, self.rnd_ic = self.rnd_ic, None
-        if not hmac.compare_digest(retail_mac(self.keys.k_mac, pad(e_ifd, 8)), m_ifd):
+        if not hmac.compare_digest(TDES.mac(self.keys.k_mac, e_ifd), m_ifd):
             raise AccessDeniedError(0x6300, "BAC cryptogram MAC wrong")
-        plain = tdes_cbc_decrypt(self.keys.k_enc, e_ifd)
+        plain = TDES.decrypt(self.keys.k_enc, e_ifd)
         if plain[8:16] != rnd_ic:
             raise AccessDeniedError(0x6300, "BAC cryptogram does not carry our challenge")
         rnd_ifd, k_ifd = plain[:8], plain[16:]
         k_ic = self._random(16)
-        e_ic = tdes_cbc_encrypt(self.keys.k_enc, rnd_ic + rnd_ifd + k_ic)
-        answer = e_ic + retail_mac(self.keys.k_mac, pad(e_ic, 8))
+        e_ic = TDES.encrypt(self.keys.k_enc, rnd_ic + rnd_ifd + k_ic)
+        answer = e_ic + TDES.mac(self.keys.k_mac, e_ic)
         return answer, session_from_seed(k_ifd, k_ic, rnd_ic, rnd_ifd)
