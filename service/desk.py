@@ -68,6 +68,7 @@ DEMO_FAULTS: tuple[tuple[str, str, str], ...] = (
     ("unknown_dsc", "Chữ ký không tin cậy", "untrusted signer"),
     ("dg13_tcvn3", "Chữ cũ TCVN3 (được sửa)", "legacy TCVN3 text (repaired)"),
     ("removed_after=12", "Rút thẻ khi đang đọc", "card removed mid-read"),
+    ("lost_at=13:2000", "Thẻ rời đầu đọc 2 giây rồi đặt lại", "card off the reader for 2 s"),
 )
 
 
