@@ -143,6 +143,12 @@ def _without(answer: bytes, tag: int) -> bytes:
 def test_answers_lacking_a_data_object_name_the_step() -> None:
     terminal, mutual = _run_to_last_step(GM)
     with pytest.raises(ProtocolError) as info:
+        terminal.mapping_command(b"\x7c\x00")
+    assert str(info.value) == "PACE encrypted nonce: data object 80 missing"
+    with pytest.raises(ProtocolError) as info:
+        terminal.mapping_command(b"\x80\x00")
+    assert str(info.value) == "PACE encrypted nonce: answer tag 80, expected 7C"
+    with pytest.raises(ProtocolError) as info:
         terminal.mutual_authentication_command(b"\x7c\x00")
     assert str(info.value) == "PACE key agreement: data object 84 missing"
     with pytest.raises(ProtocolError) as info:
