@@ -79,7 +79,9 @@ def test_integrated_mapping_answer_carries_empty_mapping_data() -> None:
     chip, terminal = _start(IM)
     nonce, sw = chip.general_authenticate(terminal.nonce_command().data)
     assert sw == 0x9000
-    answer, sw = chip.general_authenticate(terminal.mapping_command(nonce).data)
+    command = terminal.mapping_command(nonce)
+    assert command.cla == 0x10  # chained: not the last GENERAL AUTHENTICATE
+    answer, sw = chip.general_authenticate(command.data)
     assert (answer, sw) == (b"\x7c\x02\x82\x00", 0x9000)
 
 

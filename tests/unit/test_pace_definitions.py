@@ -20,7 +20,7 @@ from reader.keys import BACKey, CANKey
 from reader.lds.security_infos import encode_oid
 from reader.pace import PaceChip, PaceTerminal, Suite, perform_pace, pseudo_random, standard_group
 from reader.pace_mapping import decrypt_ca_data, encrypt_ca_data
-from reader.pace_messages import public_key_object
+from reader.pace_messages import dynamic_data, public_key_object
 
 # §4.4.3.3.2: the constants c0, c1 for nonces of l = 128 and l = 256 bits.
 C0 = {
@@ -149,6 +149,12 @@ def test_answers_lacking_a_data_object_name_the_step() -> None:
         terminal.mapping_command(b"\x80\x00")
     assert str(info.value) == "PACE encrypted nonce: answer tag 80, expected 7C"
     with pytest.raises(ProtocolError) as info:
+        terminal.key_agreement_command(b"\x7c\x00")
+    assert str(info.value) == "PACE map nonce: data object 82 missing"
+    with pytest.raises(ProtocolError) as info:
+        terminal.key_agreement_command(b"\x82\x00")
+    assert str(info.value) == "PACE map nonce: answer tag 82, expected 7C"
+    with pytest.raises(ProtocolError) as info:
         terminal.mutual_authentication_command(b"\x7c\x00")
     assert str(info.value) == "PACE key agreement: data object 84 missing"
     with pytest.raises(ProtocolError) as info:
@@ -197,3 +203,24 @@ def test_refused_password_messages_in_full() -> None:
         "check the document number (last 9 digits of the ID number), date of birth and date "
         "of expiry"
     )
+
+
+def test_chip_echoing_the_terminals_mapping_key_is_refused() -> None:
+    chip = PaceChip(offers=[(GM, 13)], mrz=None, can="123456", random=os.urandom)
+    terminal = PaceTerminal(CANKey("123456"), build_card_access([(GM, 13)]), os.urandom)
+    assert chip.set_at(terminal.mse_set_at().data) == 0x9000
+    nonce, _ = chip.general_authenticate(terminal.nonce_command().data)
+    mapping = terminal.mapping_command(nonce)
+    mine = tlv.decode_one(tlv.decode_one(mapping.data).value)
+    assert mine.tag == 0x81
+    with pytest.raises(ProtocolError, match="echoed the terminal's key"):
+        terminal.key_agreement_command(tlv.encode(0x7C, [tlv.encode(0x82, mine.value)]))
+
+
+def test_dynamic_data_is_bounded_to_eight_objects() -> None:
+    objects = [bytes([0x80 + n, 0x00]) for n in range(9)]
+    eight = dynamic_data(tlv.encode(0x7C, objects[:8]), "step")
+    assert sorted(eight) == list(range(0x80, 0x88))
+    assert dynamic_data(b"\x7c\x00", "step") == {}
+    with pytest.raises(ProtocolError, match=r"^PACE step: bad data objects"):
+        dynamic_data(tlv.encode(0x7C, objects), "step")
