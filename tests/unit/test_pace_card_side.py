@@ -93,3 +93,15 @@ def test_wrong_token_is_a_bare_6300() -> None:
     terminal.mutual_authentication_command(agreement)
     assert chip.general_authenticate(b"\x7c\x0a\x85\x08" + bytes(8)) == (b"", 0x6300)
     assert not chip.active and chip.result is None
+
+
+def test_terminal_names_the_parameter_id_when_card_access_offers_several() -> None:
+    offers = [(GM, 13), (GM, 17)]
+    chip = _chip(offers)
+    terminal = PaceTerminal(CANKey("123456"), build_card_access(offers), os.urandom)
+    command = terminal.mse_set_at()
+    assert command.data.endswith(b"\x84\x01" + bytes([terminal.parameter_id]))
+    assert terminal.sent_parameter_id
+    assert chip.set_at(command.data) == 0x9000
+    single = PaceTerminal(CANKey("123456"), build_card_access(offers[:1]), os.urandom)
+    assert b"\x84" not in single.mse_set_at().data[-3:] and not single.sent_parameter_id

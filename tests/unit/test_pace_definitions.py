@@ -20,7 +20,7 @@ from reader.keys import BACKey, CANKey
 from reader.lds.security_infos import encode_oid
 from reader.pace import PaceChip, PaceTerminal, Suite, perform_pace, pseudo_random, standard_group
 from reader.pace_mapping import decrypt_ca_data, encrypt_ca_data
-from reader.pace_messages import dynamic_data, public_key_object
+from reader.pace_messages import dynamic_data, general_authenticate, public_key_object
 
 # §4.4.3.3.2: the constants c0, c1 for nonces of l = 128 and l = 256 bits.
 C0 = {
@@ -224,3 +224,16 @@ def test_dynamic_data_is_bounded_to_eight_objects() -> None:
     assert dynamic_data(b"\x7c\x00", "step") == {}
     with pytest.raises(ProtocolError, match=r"^PACE step: bad data objects"):
         dynamic_data(tlv.encode(0x7C, objects), "step")
+
+
+def test_general_authenticate_goes_extended_above_255_bytes() -> None:
+    """ISO/IEC 7816-4 §5.1: Lc of one byte up to 255 bytes of data (Le 00 = 256), beyond
+    that Lc 00 xx xx and a two-byte Le (0000 = 65536) -- a 2048-bit DH key needs it."""
+    short = general_authenticate([tlv.encode(0x83, bytes(249))], last=False)
+    data = tlv.encode(0x7C, [tlv.encode(0x83, bytes(249))])
+    assert len(data) == 255
+    assert short.to_bytes() == b"\x10\x86\x00\x00\xff" + data + b"\x00"
+    long = general_authenticate([tlv.encode(0x83, bytes(250))], last=True)
+    data = tlv.encode(0x7C, [tlv.encode(0x83, bytes(250))])
+    assert len(data) == 256
+    assert long.to_bytes() == b"\x00\x86\x00\x00\x00\x01\x00" + data + b"\x00\x00"
