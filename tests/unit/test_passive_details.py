@@ -1,0 +1,189 @@
+"""Passive authentication details a desk or the HIS reads (ICAO 9303-11 §5.1, RFC 5652
+§5.3-§5.4): a SignerInfo without signed attributes (the signature is over the eContent), a
+signature OID that names no hash (the digestAlgorithm gives it), the Document Signer summary
+against pyca/cryptography's reading of the certificate, and the report's empty parts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from fixtures import pki
+from fixtures import sod as sod_build
+from reader import tlv
+from verify import passive
+from verify.passive import passive_authentication
+from verify.trust import TrustStore
+
+AT = datetime(2025, 6, 1, tzinfo=UTC)
+DGS = {1: b"\x61\x5d\x5f\x1f\x5a" + b"IDVNM0720276963017072769692<<<" * 3, 2: b"\x75\x03abc"}
+
+
+def _files(sod: bytes) -> dict[str, bytes]:
+    return {**{f"DG{n}": data for n, data in DGS.items()}, "SOD": sod}
+
+
+def _trust(profile: str) -> TrustStore:
+    store = TrustStore()
+    store.add_certificate(pki.csca(profile).der)
+    return store
+
+
+def _rewrite_signer_info(raw_sod: bytes, change: object) -> bytes:
+    """EF.SOD with its SignerInfo changed by ``change(signer_info)``, the rest kept."""
+    content_info = cms.ContentInfo.load(tlv.decode_one(raw_sod).value)
+    signed = content_info["content"]
+    info = signed["signer_infos"][0]
+    change(info)  # type: ignore[operator]
+    return sod_build.wrap_sod(bytes(content_info.dump(force=True)))
+
+
+def test_signer_info_without_signed_attributes_is_verified_over_the_econtent() -> None:
+    signer = pki.document_signer("p256")
+    raw = sod_build.build_sod(DGS, signer)
+    econtent = cms.ContentInfo.load(tlv.decode_one(raw).value)["content"]["encap_content_info"]
+
+    def drop_attributes(info: cms.SignerInfo) -> None:
+        info["signed_attrs"] = cms.CMSAttributes([])
+        del info["signed_attrs"]
+        info["signature"] = signer.sign(bytes(econtent["content"].native))
+
+    bare = _rewrite_signer_info(raw, drop_attributes)
+    result = passive_authentication(_files(bare), _trust("p256"), at=AT)
+    assert result.status == "verified", result.reason
+    assert result.signed_data.content_type_attribute_ok is None
+    assert result.signed_data.message_digest_ok is None
+    assert result.signing_time is None
+    assert result.to_json()["signing_time"] is None
+
+    def tamper(info: cms.SignerInfo) -> None:
+        drop_attributes(info)
+        info["signature"] = signer.sign(bytes(econtent["content"].native) + b"\x00")
+
+    forged = passive_authentication(
+        _files(_rewrite_signer_info(raw, tamper)), _trust("p256"), at=AT
+    )
+    assert forged.status == "invalid" and forged.signature.status == "invalid"
+
+
+def test_rsa_encryption_oid_takes_the_hash_from_the_digest_algorithm() -> None:
+    """RFC 5754 / 9303-12: rsaEncryption as signatureAlgorithm, SHA-256 in digestAlgorithm."""
+    raw = sod_build.build_sod(DGS, pki.document_signer("rsa-pkcs1"))
+
+    def bare_rsa(info: cms.SignerInfo) -> None:
+        info["signature_algorithm"] = {"algorithm": "1.2.840.113549.1.1.1", "parameters": None}
+
+    result = passive_authentication(
+        _files(_rewrite_signer_info(raw, bare_rsa)), _trust("rsa-pkcs1"), at=AT
+    )
+    assert result.status == "verified", result.reason
+    assert result.signature.status == "valid"
+
+
+def test_signer_summary_matches_pyca_reading_of_the_certificate() -> None:
+    signer = pki.document_signer("p256")
+    result = passive_authentication(_files(sod_build.build_sod(DGS, signer)), _trust("p256"), at=AT)
+    summary = result.signer
+    assert summary is not None
+    assert summary.der == signer.der
+    other = x509.load_der_x509_certificate(summary.der)
+    assert summary.serial_number == format(other.serial_number, "x")
+    assert summary.not_before == other.not_valid_before_utc
+    assert summary.not_after == other.not_valid_after_utc
+    assert summary.public_key == result.algorithms.signer_key == "EC secp256r1"
+    assert summary.issuer == result.chain.anchor  # the DSC's issuer is the CSCA's subject
+    assert "DS Test p256 valid" in summary.subject and "VN" in summary.subject
+    aki = other.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier is not None
+    assert summary.authority_key_identifier == aki.key_identifier.hex()
+
+
+def _self_signed(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey, **kw: bool) -> bytes:
+    """A certificate made by pyca (serial with hex letters), with or without an AKI."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Odd signer")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(0xABCDEF12)
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=365))
+    )
+    if kw.get("aki"):
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
+            critical=False,
+        )
+    digest = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(key, digest).public_bytes(Encoding.DER)
+
+
+def test_summary_of_certificates_without_aki_or_with_an_unusable_key() -> None:
+    plain = asn1_x509.Certificate.load(_self_signed(ec.generate_private_key(ec.SECP256R1())))
+    summary = passive._summarise(plain)
+    assert summary.authority_key_identifier is None
+    assert summary.serial_number == "abcdef12"
+    assert summary.public_key == "EC secp256r1"
+    odd = asn1_x509.Certificate.load(_self_signed(ed25519.Ed25519PrivateKey.generate()))
+    assert re.fullmatch(r"unusable key \(.+\)", passive._summarise(odd).public_key)
+    with_aki = _self_signed(ec.generate_private_key(ec.SECP256R1()), aki=True)
+    expected = (
+        x509.load_der_x509_certificate(with_aki)
+        .extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+        .value.key_identifier
+    )
+    assert expected is not None
+    assert passive._summarise(asn1_x509.Certificate.load(with_aki)).authority_key_identifier == (
+        expected.hex()
+    )
+
+
+def test_report_of_files_not_in_the_sod_or_not_read_and_without_signer() -> None:
+    files = _files(sod_build.build_sod(DGS, pki.document_signer("p256")))
+    files["DG11"] = b"\x6b\x00"
+    del files["DG2"]
+    report = passive_authentication(files, _trust("p256"), at=AT).to_json()
+    by_name = {f["file"]: f for f in report["files"]}
+    assert by_name["DG11"]["expected"] is None and by_name["DG11"]["status"] == "not_in_sod"
+    assert by_name["DG2"]["actual"] is None and by_name["DG2"]["status"] == "not_checked"
+    assert by_name["DG1"]["expected"] == by_name["DG1"]["actual"]
+    bare = sod_build.build_sod(DGS, pki.document_signer("p256"), include_certificate=False)
+    no_signer = passive_authentication(_files(bare), _trust("p256"), at=AT)
+    assert no_signer.status == "malformed" and no_signer.to_json()["signer"] is None
+
+
+def test_signature_that_does_not_verify_reports_algorithm_and_why() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    good = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    signer = pki.document_signer("p256")
+
+    def resign_other_bytes(info: cms.SignerInfo) -> None:
+        info["signature"] = signer.sign(b"something else")
+
+    bad = passive_authentication(
+        _files(_rewrite_signer_info(raw, resign_other_bytes)), _trust("p256"), at=AT
+    )
+    assert bad.status == "invalid" and bad.reason == "the SOD signature does not verify"
+    assert bad.signature.status == "invalid"
+    assert bad.signature.algorithm == good.signature.algorithm == good.algorithms.signature
+    assert bad.signature.detail == "the SignerInfo signature does not verify under the DSC key"
+
+
+def test_signing_time_after_the_check_is_a_warning_and_equal_is_not() -> None:
+    signer = pki.document_signer("p256")
+    later = sod_build.build_sod(DGS, signer, signing_time=datetime(2025, 7, 1, tzinfo=UTC))
+    result = passive_authentication(_files(later), _trust("p256"), at=AT)
+    future = [w for w in result.warnings if w.code == "signing_time_in_future"]
+    assert [w.message for w in future] == ["SOD signing time 2025-07-01 is after 2025-06-01"]
+    same = sod_build.build_sod(DGS, signer, signing_time=AT)
+    result = passive_authentication(_files(same), _trust("p256"), at=AT)
+    assert result.status == "verified" and result.warnings == ()
