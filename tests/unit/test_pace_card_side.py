@@ -19,8 +19,14 @@ IM = "0.4.0.127.0.7.2.2.4.4.2"  # id-PACE-ECDH-IM-AES-CBC-CMAC-128
 CAN_REF = b"\x83\x01\x02"
 
 
-def _chip(offers: list[tuple[str, int]], **kwargs: bool) -> PaceChip:
-    return PaceChip(offers=offers, mrz=None, can="123456", random=os.urandom, **kwargs)
+def _chip(offers: list[tuple[str, int]], *, require_parameter_id: bool = False) -> PaceChip:
+    return PaceChip(
+        offers=offers,
+        mrz=None,
+        can="123456",
+        random=os.urandom,
+        require_parameter_id=require_parameter_id,
+    )
 
 
 def _set_at(oid: str, *extra: bytes, password: bytes = CAN_REF) -> bytes:
