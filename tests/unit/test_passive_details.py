@@ -187,3 +187,19 @@ def test_signing_time_after_the_check_is_a_warning_and_equal_is_not() -> None:
     same = sod_build.build_sod(DGS, signer, signing_time=AT)
     result = passive_authentication(_files(same), _trust("p256"), at=AT)
     assert result.status == "verified" and result.warnings == ()
+
+
+def test_unanchored_signer_outside_its_validity_at_signing_is_warned() -> None:
+    signer = pki.document_signer("p256")
+    not_before, not_after = pki.DSC_VALIDITY
+    for inside in (not_before, not_after, AT):
+        raw = sod_build.build_sod(DGS, signer, signing_time=inside)
+        result = passive_authentication(_files(raw), TrustStore(), at=AT)
+        assert result.status == "signer_not_trusted"
+        assert not result.has_warning("dsc_not_valid_at_signing"), inside
+    for outside in (not_before - timedelta(seconds=1), not_after + timedelta(seconds=1)):
+        raw = sod_build.build_sod(DGS, signer, signing_time=outside)
+        result = passive_authentication(_files(raw), TrustStore(), at=AT)
+        assert result.status == "signer_not_trusted"
+        warned = [w.message for w in result.warnings if w.code == "dsc_not_valid_at_signing"]
+        assert warned == ["the DSC was not valid when the SOD was signed"], outside
