@@ -203,3 +203,38 @@ def test_unanchored_signer_outside_its_validity_at_signing_is_warned() -> None:
         assert result.status == "signer_not_trusted"
         warned = [w.message for w in result.warnings if w.code == "dsc_not_valid_at_signing"]
         assert warned == ["the DSC was not valid when the SOD was signed"], outside
+
+
+def test_chain_time_failures_say_which() -> None:
+    signer = pki.document_signer("p256")
+    not_before, not_after = pki.DSC_VALIDITY
+
+    def check(signing_time: datetime | None, at: datetime, **policy: bool) -> passive.ChainCheck:
+        raw = sod_build.build_sod(DGS, signer, signing_time=signing_time)
+        result = passive_authentication(
+            _files(raw), _trust("p256"), at=at, policy=passive.Policy(**policy)
+        )
+        assert result.reason.startswith(f"Document Signer chain: {result.chain.status} (")
+        assert result.reason == (
+            f"Document Signer chain: {result.chain.status} ({result.chain.detail})"
+        )
+        assert result.chain.anchor is not None and result.chain.path
+        return result.chain
+
+    early = check(not_before - timedelta(days=1), AT)
+    assert (early.status, early.detail) == (
+        "not_yet_valid",
+        "the SOD was signed before the DSC became valid",
+    )
+    late = check(not_after + timedelta(days=1), not_after + timedelta(days=2))
+    assert (late.status, late.detail) == ("expired", "the SOD was signed after the DSC expired")
+    strict = check(AT, not_after + timedelta(days=2), accept_expired_signer=False)
+    assert (strict.status, strict.detail) == ("expired", "the DSC expired on 2036-01-01")
+    before = check(AT, not_before - timedelta(days=2))
+    assert (before.status, before.detail) == (
+        "not_yet_valid",
+        "the DSC is valid only from 2021-01-01",
+    )
+    for edge in (not_before, not_after):  # the validity period includes both ends
+        raw = sod_build.build_sod(DGS, signer, signing_time=edge)
+        assert passive_authentication(_files(raw), _trust("p256"), at=AT).status == "verified"
