@@ -63,6 +63,13 @@ def test_signer_info_without_signed_attributes_is_verified_over_the_econtent() -
     assert result.signed_data.message_digest_ok is None
     assert result.signing_time is None
     assert result.to_json()["signing_time"] is None
+    expired = passive_authentication(
+        _files(bare), _trust("p256"), at=datetime(2037, 1, 1, tzinfo=UTC)
+    )
+    assert [w.message for w in expired.warnings if w.code == "dsc_expired"] == [
+        "the Document Signer certificate expired on 2036-01-01; normal for older cards, "
+        "not a forgery"
+    ]
 
     def tamper(info: cms.SignerInfo) -> None:
         drop_attributes(info)
@@ -238,3 +245,28 @@ def test_chain_time_failures_say_which() -> None:
     for edge in (not_before, not_after):  # the validity period includes both ends
         raw = sod_build.build_sod(DGS, signer, signing_time=edge)
         assert passive_authentication(_files(raw), _trust("p256"), at=AT).status == "verified"
+
+
+def test_check_time_at_the_ends_of_the_dsc_validity() -> None:
+    signer = pki.document_signer("p256")
+    not_before, not_after = pki.DSC_VALIDITY
+    strict = passive.Policy(accept_expired_signer=False)
+    first = sod_build.build_sod(DGS, signer, signing_time=not_before)
+    assert passive_authentication(_files(first), _trust("p256"), at=not_before).status == (
+        "verified"
+    )
+    raw = sod_build.build_sod(DGS, signer, signing_time=AT)
+    result = passive_authentication(_files(raw), _trust("p256"), at=not_after, policy=strict)
+    assert result.status == "verified" and not result.has_warning("dsc_expired")
+
+
+def test_expired_dsc_warning_says_when_it_expired_and_when_it_signed() -> None:
+    signer = pki.document_signer("p256")
+    raw = sod_build.build_sod(DGS, signer, signing_time=AT)
+    later = datetime(2037, 1, 1, tzinfo=UTC)
+    result = passive_authentication(_files(raw), _trust("p256"), at=later)
+    assert result.status == "verified"
+    assert [w.message for w in result.warnings if w.code == "dsc_expired"] == [
+        "the Document Signer certificate expired on 2036-01-01, the SOD was signed on "
+        "2025-06-01; normal for older cards, not a forgery"
+    ]
