@@ -5,6 +5,7 @@ against pyca/cryptography's reading of the certificate, and the report's empty p
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -269,4 +270,53 @@ def test_expired_dsc_warning_says_when_it_expired_and_when_it_signed() -> None:
     assert [w.message for w in result.warnings if w.code == "dsc_expired"] == [
         "the Document Signer certificate expired on 2036-01-01, the SOD was signed on "
         "2025-06-01; normal for older cards, not a forgery"
+    ]
+
+
+def _signer_valid(validity: tuple[datetime, datetime]) -> pki.DocumentSigner:
+    """The p256 Document Signer's key and CSCA, with a certificate of another validity."""
+    base = pki.document_signer("p256")
+    certificate = pki.build_certificate(
+        subject=pki.name("DS Test p256 long"),
+        issuer=base.csca.name,
+        serial=0x5EED,
+        validity=validity,
+        subject_key=base.key,
+        issuer_key=base.csca.key,
+        hash_name=base.hash_name,
+        pss=base.pss,
+    )
+    return dataclasses.replace(base, certificate=certificate)
+
+
+def test_csca_validity_is_checked_at_signing_ends_included() -> None:
+    csca_from, csca_to = pki.CSCA_VALIDITY
+    subject = passive_authentication(
+        _files(sod_build.build_sod(DGS, pki.document_signer("p256"))), _trust("p256"), at=AT
+    ).chain.anchor
+    signer = _signer_valid((datetime(2010, 1, 1, tzinfo=UTC), datetime(2050, 1, 1, tzinfo=UTC)))
+
+    def run(signing_time: datetime, at: datetime) -> passive.PassiveAuthResult:
+        raw = sod_build.build_sod(DGS, signer, signing_time=signing_time)
+        return passive_authentication(_files(raw), _trust("p256"), at=at)
+
+    for edge in (csca_from, csca_to):
+        result = run(edge, csca_to)
+        assert result.status == "verified", (edge, result.reason)
+        assert not result.has_warning("csca_expired")
+    early = run(csca_from - timedelta(days=1), AT)
+    assert (early.chain.status, early.chain.detail) == (
+        "not_yet_valid",
+        f"CSCA {subject} not yet valid at signing",
+    )
+    late = run(csca_to + timedelta(days=1), csca_to + timedelta(days=2))
+    assert (late.chain.status, late.chain.detail) == (
+        "expired",
+        f"CSCA {subject} had expired at signing",
+    )
+    # Signed while the CSCA was valid, checked after it expired: a warning, not a failure.
+    after = run(AT, csca_to + timedelta(days=1))
+    assert after.status == "verified", after.reason
+    assert [w.message for w in after.warnings if w.code == "csca_expired"] == [
+        f"CSCA {subject} expired on 2045-01-01"
     ]
