@@ -320,3 +320,44 @@ def test_csca_validity_is_checked_at_signing_ends_included() -> None:
     assert [w.message for w in after.warnings if w.code == "csca_expired"] == [
         f"CSCA {subject} expired on 2045-01-01"
     ]
+
+
+def _trust_with_crl(profile: str) -> TrustStore:
+    store = _trust(profile)
+    assert store.load_crl(pki.crl(profile)).accepted
+    return store
+
+
+def test_revoked_dsc_names_the_crl_and_outdated_crls_are_warned() -> None:
+    anchor = passive_authentication(
+        _files(sod_build.build_sod(DGS, pki.document_signer("p256"))), _trust("p256"), at=AT
+    ).chain.anchor
+    revoked = sod_build.sod_signed_by_revoked_dsc(DGS, "p256")
+    result = passive_authentication(_files(revoked), _trust_with_crl("p256"), at=AT)
+    assert result.chain.status == "revoked" and result.chain.revocation_checked is True
+    assert result.chain.detail == f"the DSC is on the CRL of {anchor}"
+    assert result.reason == f"Document Signer chain: revoked (the DSC is on the CRL of {anchor})"
+
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    on_time = passive_authentication(_files(raw), _trust_with_crl("p256"), at=pki.CRL_NEXT_UPDATE)
+    assert on_time.status == "verified" and not on_time.has_warning("crl_outdated")
+    assert on_time.chain.revocation_checked is True
+    after = pki.CRL_NEXT_UPDATE + timedelta(seconds=1)
+    outdated = passive_authentication(_files(raw), _trust_with_crl("p256"), at=after)
+    assert outdated.status == "verified"
+    messages = [w.message for w in outdated.warnings if w.code == "crl_outdated"]
+    assert len(messages) == 1 and messages[0].endswith(" is past its next update")
+    assert messages[0].startswith("the CRL of ") and "CSCA Test p256" in messages[0]
+
+
+def test_verdict_lists_every_failed_file() -> None:
+    files = _files(sod_build.build_sod(DGS, pki.document_signer("p256")))
+    files["DG1"] += b"\x00"
+    files["DG2"] += b"\x00"
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.reason == "hash mismatch: DG1, DG2"
+    files = _files(sod_build.build_sod(DGS, pki.document_signer("p256")))
+    files["DG11"] = b"\x6b\x00"
+    files["DG12"] = b"\x6c\x00"
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.reason == "read but not in EF.SOD: DG11, DG12"
