@@ -361,3 +361,18 @@ def test_verdict_lists_every_failed_file() -> None:
     files["DG12"] = b"\x6c\x00"
     result = passive_authentication(files, _trust("p256"), at=AT)
     assert result.reason == "read but not in EF.SOD: DG11, DG12"
+
+
+def test_signed_data_problems_are_all_in_the_reason() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    content_info = cms.ContentInfo.load(tlv.decode_one(raw).value)
+    content_info["content"]["encap_content_info"]["content_type"] = "1.2.3.4"
+    other = sod_build.wrap_sod(bytes(content_info.dump(force=True)))
+    result = passive_authentication(_files(other), _trust("p256"), at=AT)
+    assert result.status == "invalid"
+    assert result.signed_data.econtent_type_ok is False
+    assert result.signed_data.content_type_attribute_ok is False
+    assert result.reason == (
+        "eContentType 1.2.3.4 is not ldsSecurityObject; "
+        "signed contentType attribute differs from the eContentType"
+    )
