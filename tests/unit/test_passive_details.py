@@ -20,7 +20,8 @@ from cryptography.x509.oid import NameOID
 from fixtures import pki
 from fixtures import sod as sod_build
 from reader import tlv
-from verify import passive
+from reader.errors import UnsupportedError
+from verify import passive, signatures
 from verify.passive import passive_authentication
 from verify.trust import TrustStore
 
@@ -375,4 +376,38 @@ def test_signed_data_problems_are_all_in_the_reason() -> None:
     assert result.reason == (
         "eContentType 1.2.3.4 is not ldsSecurityObject; "
         "signed contentType attribute differs from the eContentType"
+    )
+
+
+def test_unsupported_signature_algorithm_is_reported_with_every_reason() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"), hash_name="sha1")
+
+    def unknown_algorithm(info: cms.SignerInfo) -> None:
+        info["signature_algorithm"] = {"algorithm": "1.2.3.4.5"}
+
+    result = passive_authentication(
+        _files(_rewrite_signer_info(raw, unknown_algorithm)), _trust("p256"), at=AT
+    )
+    try:
+        signatures.signature_algorithm("1.2.3.4.5")
+    except UnsupportedError as exc:
+        why = str(exc)
+    assert result.status == "unsupported"
+    assert result.signature.status == "unsupported"
+    assert (result.signature.algorithm, result.signature.detail) == ("1.2.3.4.5", why)
+    assert result.algorithms.signature == "1.2.3.4.5" and result.algorithms.signer_key is None
+    assert result.reason == f"signature algorithm: {why}; SHA-1 (refused by policy)"
+
+
+def test_unanchored_reason_says_what_holds_and_what_is_missing() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    result = passive_authentication(_files(raw), TrustStore(), at=AT)
+    assert result.status == "signer_not_trusted" and result.chain.detail
+    assert result.reason == (
+        "hashes and signature are valid, but no installed CSCA anchors the Document Signer "
+        f"({result.chain.detail})"
+    )
+    anchored = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    assert anchored.reason == (
+        f"hashes, signature and chain valid (anchored at {anchored.chain.anchor})"
     )
