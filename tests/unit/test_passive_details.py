@@ -411,3 +411,27 @@ def test_unanchored_reason_says_what_holds_and_what_is_missing() -> None:
     assert anchored.reason == (
         f"hashes, signature and chain valid (anchored at {anchored.chain.anchor})"
     )
+
+
+def test_sha1_warning_names_where_it_is_used() -> None:
+    signer = pki.document_signer("p256")
+    hashes_only = sod_build.build_sod(DGS, signer, hash_name="sha1")
+    result = passive_authentication(
+        _files(hashes_only), _trust("p256"), at=AT, policy=passive.Policy(accept_sha1=True)
+    )
+    assert [w.message for w in result.warnings if w.code == "sha1"] == [
+        "SHA-1 is used (data group hashes)"
+    ]
+    everywhere = sod_build.build_sod(
+        DGS, dataclasses.replace(signer, hash_name="sha1"), hash_name="sha1"
+    )
+    result = passive_authentication(
+        _files(everywhere), _trust("p256"), at=AT, policy=passive.Policy(accept_sha1=True)
+    )
+    assert result.status == "verified", result.reason
+    assert result.algorithms.signer_digest == "sha1"
+    assert [w.message for w in result.warnings if w.code == "sha1"] == [
+        "SHA-1 is used (data group hashes, signer digest, signature)"
+    ]
+    refused = passive_authentication(_files(everywhere), _trust("p256"), at=AT)
+    assert refused.status == "unsupported" and refused.reason == "SHA-1 (refused by policy)"
