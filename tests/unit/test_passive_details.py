@@ -435,3 +435,39 @@ def test_sha1_warning_names_where_it_is_used() -> None:
     ]
     refused = passive_authentication(_files(everywhere), _trust("p256"), at=AT)
     assert refused.status == "unsupported" and refused.reason == "SHA-1 (refused by policy)"
+
+
+def test_signing_time_without_time_zone_is_taken_as_utc() -> None:
+    """A GeneralizedTime without 'Z' (not DER, but seen in the field) parses as a naive
+    time; the chain checks read it as UTC instead of failing on the comparison."""
+    signer = pki.document_signer("p256")
+    raw = sod_build.build_sod(DGS, signer)
+
+    def naive_signing_time(info: cms.SignerInfo) -> None:
+        attributes = []
+        for attribute in info["signed_attrs"]:
+            if attribute["type"].native == "signing_time":
+                attribute = cms.CMSAttribute(
+                    {
+                        "type": "signing_time",
+                        "values": [cms.Time.load(b"\x18\x0e20250601000000")],
+                    }
+                )
+            attributes.append(attribute)
+        attributes.sort(key=lambda a: bytes(a.dump()))
+        to_sign = bytes(cms.CMSAttributes(attributes).dump())  # the SET OF (RFC 5652 §5.4)
+        info["signed_attrs"] = cms.CMSAttributes(attributes)
+        info["signature"] = signer.sign(to_sign)
+
+    content_info = cms.ContentInfo.load(tlv.decode_one(raw).value)
+    signed = content_info["content"]
+    info = signed["signer_infos"][0]
+    naive_signing_time(info)
+    signed["signer_infos"] = cms.SignerInfos([info])
+    content_info["content"] = signed
+    files = _files(sod_build.wrap_sod(bytes(content_info.dump())))
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.status == "verified", result.reason
+    assert result.signing_time is not None and result.signing_time.tzinfo is None
+    late = passive_authentication(files, _trust("p256"), at=datetime(2025, 5, 31, tzinfo=UTC))
+    assert late.has_warning("signing_time_in_future")
