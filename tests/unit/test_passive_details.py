@@ -6,6 +6,7 @@ against pyca/cryptography's reading of the certificate, and the report's empty p
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from fixtures import pki
 from fixtures import sod as sod_build
 from reader import tlv
 from reader.errors import UnsupportedError
+from reader.lds.sod import OID_LDS_SECURITY_OBJECT
 from verify import passive, signatures
 from verify.passive import passive_authentication
 from verify.trust import TrustStore
@@ -471,3 +473,37 @@ def test_signing_time_without_time_zone_is_taken_as_utc() -> None:
     assert result.signing_time is not None and result.signing_time.tzinfo is None
     late = passive_authentication(files, _trust("p256"), at=datetime(2025, 5, 31, tzinfo=UTC))
     assert late.has_warning("signing_time_in_future")
+
+
+def test_file_results_carry_the_hashes_they_compared() -> None:
+    files = _files(sod_build.build_sod(DGS, pki.document_signer("p256")))
+    del files["DG1"]  # in the SOD, not read: before the others
+    files["DG11"] = b"\x6b\x00"  # read, not in the SOD
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    dg1, dg2, dg11 = (result.file(n) for n in ("DG1", "DG2", "DG11"))
+    assert dg1 is not None and dg2 is not None and dg11 is not None
+    assert (dg1.status, dg1.data_group, dg1.actual) == ("not_checked", 1, None)
+    assert dg1.expected == hashlib.sha256(DGS[1]).digest()
+    assert (dg2.status, dg2.data_group) == ("ok", 2)
+    assert dg2.expected == dg2.actual == hashlib.sha256(DGS[2]).digest()
+    assert (dg11.status, dg11.data_group, dg11.expected) == ("not_in_sod", 11, None)
+    assert dg11.actual == hashlib.sha256(b"\x6b\x00").digest()
+
+
+def test_unknown_data_group_hash_algorithm_leaves_files_not_checked() -> None:
+    sha256_oid = bytes.fromhex("0609608648016503040201")
+    lso = sod_build.lds_security_object(DGS)
+    assert lso.count(sha256_oid) == 1
+    unknown = lso.replace(sha256_oid, sha256_oid[:-1] + b"\x7f")  # 2.16.840.1.101.3.4.2.127
+    signer = pki.document_signer("p256")
+    raw = sod_build.wrap_sod(
+        pki.build_signed_data(
+            econtent_type=OID_LDS_SECURITY_OBJECT, econtent=unknown, signer=signer
+        )
+    )
+    result = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    assert result.status == "unsupported"
+    assert result.reason == "data group hash algorithm 2.16.840.1.101.3.4.2.127"
+    assert [(f.status, f.actual) for f in result.files] == [("not_checked", None)] * 2
+    assert result.files[0].expected == hashlib.sha256(DGS[1]).digest()
+    assert result.algorithms.data_group_hash == "2.16.840.1.101.3.4.2.127"
