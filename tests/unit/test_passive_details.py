@@ -507,3 +507,53 @@ def test_unknown_data_group_hash_algorithm_leaves_files_not_checked() -> None:
     assert [(f.status, f.actual) for f in result.files] == [("not_checked", None)] * 2
     assert result.files[0].expected == hashlib.sha256(DGS[1]).digest()
     assert result.algorithms.data_group_hash == "2.16.840.1.101.3.4.2.127"
+
+
+def _sod_with_certificates(certificates: list[asn1_x509.Certificate]) -> bytes:
+    signer = pki.document_signer("p256")
+    return sod_build.wrap_sod(
+        pki.build_signed_data(
+            econtent_type=OID_LDS_SECURITY_OBJECT,
+            econtent=sod_build.lds_security_object(DGS),
+            signer=signer,
+            certificates=certificates,
+        )
+    )
+
+
+def test_signer_certificate_is_found_by_issuer_and_serial_among_others() -> None:
+    signer = pki.document_signer("p256")
+    sibling = pki.document_signer("p256", "revoked").certificate  # same CSCA, other serial
+    assert sibling.issuer == signer.certificate.issuer
+    raw = _sod_with_certificates([sibling, signer.certificate])
+    result = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    assert result.status == "verified", result.reason
+    assert result.signer is not None and result.signer.der == signer.der
+
+
+def test_a_certificate_that_fails_to_parse_late_is_skipped() -> None:
+    signer = pki.document_signer("p256")
+    der = bytearray(signer.der)
+    aki = der.index(bytes.fromhex("0603551d23"))  # the AuthorityKeyIdentifier extension
+    inner = der.index(b"\x04", aki + 5) + 2  # its OCTET STRING's content: 30 ...
+    der[inner] = 0x02  # an INTEGER where the SEQUENCE should be: fails only when parsed
+    broken = asn1_x509.Certificate.load(bytes(der))
+    assert broken.serial_number == signer.certificate.serial_number
+    raw = _sod_with_certificates([broken, signer.certificate])
+    result = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    assert result.status == "verified", result.reason
+    assert result.signer is not None and result.signer.der == signer.der
+    alone = passive_authentication(_files(_sod_with_certificates([broken])), _trust("p256"), at=AT)
+    assert alone.status == "malformed"
+    assert alone.reason == "the Document Signer certificate is not in EF.SOD"
+
+
+def test_replaced_econtent_reason_in_full() -> None:
+    forged = sod_build.lds_security_object({**DGS, 2: b"forged"})
+    raw = sod_build.sod_with_econtent_replaced(
+        sod_build.build_sod(DGS, pki.document_signer("p256")), forged
+    )
+    files = {**_files(raw), "DG2": b"forged"}
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.reason == "messageDigest does not match the LDS security object"
+    assert result.signed_data.problems == (result.reason,)
