@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
@@ -557,3 +557,29 @@ def test_replaced_econtent_reason_in_full() -> None:
     result = passive_authentication(files, _trust("p256"), at=AT)
     assert result.reason == "messageDigest does not match the LDS security object"
     assert result.signed_data.problems == (result.reason,)
+
+
+def test_check_time_keeps_its_zone_and_missing_sod_is_said() -> None:
+    hanoi = datetime(2025, 6, 1, 9, 30, tzinfo=timezone(timedelta(hours=7)))
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    result = passive_authentication(_files(raw), _trust("p256"), at=hanoi)
+    assert result.checked_at == hanoi and result.checked_at.utcoffset() == timedelta(hours=7)
+    naive = passive_authentication(_files(raw), _trust("p256"), at=datetime(2025, 6, 1))
+    assert naive.checked_at == AT
+    files = _files(raw)
+    del files["SOD"]
+    missing = passive_authentication(files, _trust("p256"), at=hanoi)
+    assert (missing.status, missing.reason, missing.checked_at) == (
+        "malformed",
+        "EF.SOD was not read",
+        hanoi,
+    )
+
+
+def test_issuing_state_that_is_no_country_is_a_warning() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    result = passive_authentication(_files(raw), _trust("p256"), at=AT, issuing_state="XXA")
+    assert result.status == "verified" and result.issuing_state == "XXA"
+    assert [w.message for w in result.warnings if w.code == "issuing_state_not_checked"] == [
+        "issuing state 'XXA' is not a country code: the CSCA could not be tied to it"
+    ]
