@@ -583,3 +583,50 @@ def test_issuing_state_that_is_no_country_is_a_warning() -> None:
     assert [w.message for w in result.warnings if w.code == "issuing_state_not_checked"] == [
         "issuing state 'XXA' is not a country code: the CSCA could not be tied to it"
     ]
+
+
+def _resealed(raw_sod: bytes, change: object) -> bytes:
+    """EF.SOD with ``change(signed_data)`` applied, re-encoded without forcing (so that
+    parts left alone keep their bytes)."""
+    content_info = cms.ContentInfo.load(tlv.decode_one(raw_sod).value)
+    signed = content_info["content"]
+    change(signed)  # type: ignore[operator]
+    content_info["content"] = signed
+    return sod_build.wrap_sod(bytes(content_info.dump()))
+
+
+def test_several_signer_infos_are_a_warning_and_the_first_is_used() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+
+    def twice(signed: cms.SignedData) -> None:
+        info = signed["signer_infos"][0]
+        signed["signer_infos"] = cms.SignerInfos([info, info.copy()])
+
+    result = passive_authentication(_files(_resealed(raw, twice)), _trust("p256"), at=AT)
+    assert result.status == "verified", result.reason
+    assert [w.message for w in result.warnings if w.code == "several_signers"] == [
+        "EF.SOD has several SignerInfos; first used"
+    ]
+    assert not passive_authentication(_files(raw), _trust("p256"), at=AT).warnings
+
+
+def test_unknown_signer_digest_algorithm_is_unsupported() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+
+    def unknown_digest(info: cms.SignerInfo) -> None:
+        info["digest_algorithm"] = {"algorithm": "1.2.3.4"}
+
+    result = passive_authentication(
+        _files(_rewrite_signer_info(raw, unknown_digest)), _trust("p256"), at=AT
+    )
+    assert result.status == "unsupported"
+    assert result.reason == "SignerInfo digest algorithm 1.2.3.4"
+    assert result.signed_data.message_digest_ok is None
+    assert result.algorithms.signer_digest == "1.2.3.4"
+
+
+def test_garbage_sod_is_malformed_at_the_check_time() -> None:
+    files = {**_files(b""), "SOD": b"\x77\x03\x30\x01\x00"}
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.status == "malformed" and result.checked_at == AT
+    assert result.reason.startswith("EF.SOD does not parse: ")
