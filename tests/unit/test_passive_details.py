@@ -630,3 +630,57 @@ def test_garbage_sod_is_malformed_at_the_check_time() -> None:
     result = passive_authentication(files, _trust("p256"), at=AT)
     assert result.status == "malformed" and result.checked_at == AT
     assert result.reason.startswith("EF.SOD does not parse: ")
+
+
+def test_chain_to_a_csca_without_country_is_a_mismatch_saying_so() -> None:
+    base = pki.document_signer("p256")
+    stateless = asn1_x509.Name.build({"common_name": "CSCA Test stateless"})
+    csca = pki.build_certificate(
+        subject=stateless,
+        issuer=stateless,
+        serial=0x99,
+        validity=pki.CSCA_VALIDITY,
+        subject_key=base.csca.key,
+        issuer_key=base.csca.key,
+        hash_name=base.hash_name,
+        ca=True,
+    )
+    dsc = pki.build_certificate(
+        subject=pki.name("DS Test stateless"),
+        issuer=stateless,
+        serial=0x9A,
+        validity=pki.DSC_VALIDITY,
+        subject_key=base.key,
+        issuer_key=base.csca.key,
+        hash_name=base.hash_name,
+    )
+    store = TrustStore()
+    store.add_certificate(bytes(csca.dump()))
+    raw = sod_build.build_sod(DGS, dataclasses.replace(base, certificate=dsc))
+    result = passive_authentication(_files(raw), store, at=AT)
+    assert result.status == "invalid" and result.chain.status == "issuing_state_mismatch"
+    assert re.fullmatch(
+        r"the Document Signer chains to .*CSCA Test stateless.* \(no country\), "
+        r"not to a CSCA of the issuing state VNM \(VN\)",
+        result.chain.detail,
+    ), result.chain.detail
+    assert result.reason == f"issuing state mismatch: {result.chain.detail}"
+
+
+def test_chain_to_another_states_csca_names_both_states() -> None:
+    signer = pki.foreign_document_signer("FR", signer_country="VN")
+    store = TrustStore()
+    store.add_certificate(pki.foreign_csca("FR").der)
+    raw = sod_build.build_sod(DGS, signer)
+    result = passive_authentication(_files(raw), store, at=AT)
+    assert result.chain.status == "issuing_state_mismatch"
+    assert re.fullmatch(
+        r"the Document Signer chains to .*CSCA Test FR.* \(FR\), "
+        r"not to a CSCA of the issuing state VNM \(VN\)",
+        result.chain.detail,
+    ), result.chain.detail
+    foreign = pki.foreign_document_signer("FR")
+    result = passive_authentication(_files(sod_build.build_sod(DGS, foreign)), store, at=AT)
+    assert result.chain.detail == (
+        "the Document Signer is of FR, but the document's issuing state is VNM (VN)"
+    )
