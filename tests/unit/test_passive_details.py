@@ -546,6 +546,12 @@ def test_a_certificate_that_fails_to_parse_late_is_skipped() -> None:
     alone = passive_authentication(_files(_sod_with_certificates([broken])), _trust("p256"), at=AT)
     assert alone.status == "malformed"
     assert alone.reason == "the Document Signer certificate is not in EF.SOD"
+    # what could be checked without the certificate is still reported
+    assert alone.checked_at == AT and alone.signed_data.ok
+    assert [f.status for f in alone.files] == ["ok", "ok"]
+    assert alone.algorithms.data_group_hash == "sha256" and alone.algorithms.signature is None
+    assert alone.signing_time == pki.DSC_SIGNING_TIME and alone.signer is None
+    assert alone.signature.status == "not_checked" and alone.chain.status == "not_checked"
 
 
 def test_replaced_econtent_reason_in_full() -> None:
