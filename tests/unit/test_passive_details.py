@@ -21,7 +21,8 @@ from cryptography.x509.oid import NameOID
 from fixtures import pki
 from fixtures import sod as sod_build
 from reader import tlv
-from reader.errors import UnsupportedError
+from reader.errors import ParseError, UnsupportedError
+from reader.lds.dg1 import parse_dg1
 from reader.lds.sod import OID_LDS_SECURITY_OBJECT
 from verify import passive, signatures
 from verify.passive import passive_authentication
@@ -690,3 +691,25 @@ def test_chain_to_another_states_csca_names_both_states() -> None:
     assert result.chain.detail == (
         "the Document Signer is of FR, but the document's issuing state is VNM (VN)"
     )
+
+
+def test_issuing_state_not_checked_says_why() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+    files = _files(raw)
+    del files["DG1"]
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.issuing_state is None and result.status == "verified"
+    assert [w.message for w in result.warnings if w.code == "issuing_state_not_checked"] == [
+        "DG1 was not read: the CSCA could not be tied to the issuing state"
+    ]
+    garbage = b"\x61\x03\x5f\x1f\x00"
+    try:
+        parse_dg1(garbage)
+    except ParseError as exc:
+        why = exc.reason
+    files = {**_files(raw), "DG1": garbage}
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.issuing_state is None and result.status == "invalid"  # its hash differs
+    assert [w.message for w in result.warnings if w.code == "issuing_state_not_checked"] == [
+        f"DG1 does not parse ({why}): the CSCA could not be tied to the issuing state"
+    ]
