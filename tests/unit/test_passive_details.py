@@ -713,3 +713,18 @@ def test_issuing_state_not_checked_says_why() -> None:
     assert [w.message for w in result.warnings if w.code == "issuing_state_not_checked"] == [
         f"DG1 does not parse ({why}): the CSCA could not be tied to the issuing state"
     ]
+
+
+def test_weak_rsa_warnings_name_the_key_and_stop_at_the_threshold() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("rsa-pkcs1"))  # DSC 2048, CSCA 3072
+
+    def weak(bits: int) -> list[str]:
+        result = passive_authentication(
+            _files(raw), _trust("rsa-pkcs1"), at=AT, policy=passive.Policy(weak_rsa_bits=bits)
+        )
+        assert result.status == "verified", result.reason
+        return [w.message for w in result.warnings if w.code == "weak_rsa"]
+
+    assert weak(2048) == []
+    assert weak(3072) == ["Document Signer key is RSA-2048"]
+    assert weak(3073) == ["Document Signer key is RSA-2048", "CSCA key is RSA-3072"]
