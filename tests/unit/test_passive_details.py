@@ -728,3 +728,17 @@ def test_weak_rsa_warnings_name_the_key_and_stop_at_the_threshold() -> None:
     assert weak(2048) == []
     assert weak(3072) == ["Document Signer key is RSA-2048"]
     assert weak(3073) == ["Document Signer key is RSA-2048", "CSCA key is RSA-3072"]
+
+
+def test_dsc_signed_with_an_unknown_algorithm_is_unsupported_not_forged() -> None:
+    base = pki.document_signer("p256")
+    certificate = asn1_x509.Certificate.load(base.der)
+    certificate["signature_algorithm"] = {"algorithm": "1.2.3.4.5"}
+    certificate["tbs_certificate"]["signature"] = {"algorithm": "1.2.3.4.5"}
+    odd = asn1_x509.Certificate.load(bytes(certificate.dump(force=True)))
+    raw = sod_build.build_sod(DGS, dataclasses.replace(base, certificate=odd))
+    result = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    assert result.signature.status == "valid"
+    assert result.chain.status == "unsupported" and result.chain.detail
+    assert result.status == "unsupported"
+    assert result.reason == f"CSCA signature: {result.chain.detail}"
