@@ -23,7 +23,7 @@ from fixtures import sod as sod_build
 from reader import tlv
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.dg1 import parse_dg1
-from reader.lds.sod import OID_LDS_SECURITY_OBJECT
+from reader.lds.sod import OID_LDS_SECURITY_OBJECT, parse_sod
 from verify import passive, signatures
 from verify.passive import passive_authentication
 from verify.trust import TrustStore
@@ -440,40 +440,46 @@ def test_sha1_warning_names_where_it_is_used() -> None:
     assert refused.status == "unsupported" and refused.reason == "SHA-1 (refused by policy)"
 
 
-def test_signing_time_without_time_zone_is_taken_as_utc() -> None:
-    """A GeneralizedTime without 'Z' (not DER, but seen in the field) parses as a naive
-    time; the chain checks read it as UTC instead of failing on the comparison."""
+def _with_signing_time(encoded: bytes) -> dict[str, bytes]:
+    """Files whose SOD carries ``encoded`` (a DER Time) as its signed signing time."""
     signer = pki.document_signer("p256")
     raw = sod_build.build_sod(DGS, signer)
-
-    def naive_signing_time(info: cms.SignerInfo) -> None:
-        attributes = []
-        for attribute in info["signed_attrs"]:
-            if attribute["type"].native == "signing_time":
-                attribute = cms.CMSAttribute(
-                    {
-                        "type": "signing_time",
-                        "values": [cms.Time.load(b"\x18\x0e20250601000000")],
-                    }
-                )
-            attributes.append(attribute)
-        attributes.sort(key=lambda a: bytes(a.dump()))
-        to_sign = bytes(cms.CMSAttributes(attributes).dump())  # the SET OF (RFC 5652 §5.4)
-        info["signed_attrs"] = cms.CMSAttributes(attributes)
-        info["signature"] = signer.sign(to_sign)
-
     content_info = cms.ContentInfo.load(tlv.decode_one(raw).value)
     signed = content_info["content"]
     info = signed["signer_infos"][0]
-    naive_signing_time(info)
+    attributes = []
+    for attribute in info["signed_attrs"]:
+        if attribute["type"].native == "signing_time":
+            attribute = cms.CMSAttribute(
+                {"type": "signing_time", "values": [cms.Time.load(encoded)]}
+            )
+        attributes.append(attribute)
+    attributes.sort(key=lambda a: bytes(a.dump()))
+    to_sign = bytes(cms.CMSAttributes(attributes).dump())  # the SET OF (RFC 5652 §5.4)
+    info["signed_attrs"] = cms.CMSAttributes(attributes)
+    info["signature"] = signer.sign(to_sign)
     signed["signer_infos"] = cms.SignerInfos([info])
     content_info["content"] = signed
-    files = _files(sod_build.wrap_sod(bytes(content_info.dump())))
+    return _files(sod_build.wrap_sod(bytes(content_info.dump())))
+
+
+def test_signing_time_without_time_zone_is_taken_as_utc() -> None:
+    """A GeneralizedTime without 'Z' (not DER, but seen in the field) parses as a naive
+    time; the chain checks read it as UTC instead of failing on the comparison."""
+    files = _with_signing_time(b"\x18\x0e20250601000000")
     result = passive_authentication(files, _trust("p256"), at=AT)
     assert result.status == "verified", result.reason
     assert result.signing_time is not None and result.signing_time.tzinfo is None
     late = passive_authentication(files, _trust("p256"), at=datetime(2025, 5, 31, tzinfo=UTC))
     assert late.has_warning("signing_time_in_future")
+
+
+def test_signing_time_with_an_offset_keeps_its_instant() -> None:
+    """05:00 at +07:00 on the day the DSC expires is 22:00 UTC the day before: valid."""
+    files = _with_signing_time(b"\x18\x1320360101050000+0700")
+    result = passive_authentication(files, _trust("p256"), at=AT)
+    assert result.chain.status == "anchored", result.chain.detail
+    assert result.signing_time == datetime(2035, 12, 31, 22, tzinfo=UTC)
 
 
 def test_file_results_carry_the_hashes_they_compared() -> None:
@@ -505,7 +511,10 @@ def test_unknown_data_group_hash_algorithm_leaves_files_not_checked() -> None:
     result = passive_authentication(_files(raw), _trust("p256"), at=AT)
     assert result.status == "unsupported"
     assert result.reason == "data group hash algorithm 2.16.840.1.101.3.4.2.127"
-    assert [(f.status, f.actual) for f in result.files] == [("not_checked", None)] * 2
+    assert [(f.file, f.data_group, f.status, f.actual) for f in result.files] == [
+        ("DG1", 1, "not_checked", None),
+        ("DG2", 2, "not_checked", None),
+    ]
     assert result.files[0].expected == hashlib.sha256(DGS[1]).digest()
     assert result.algorithms.data_group_hash == "2.16.840.1.101.3.4.2.127"
 
@@ -524,9 +533,19 @@ def _sod_with_certificates(certificates: list[asn1_x509.Certificate]) -> bytes:
 
 def test_signer_certificate_is_found_by_issuer_and_serial_among_others() -> None:
     signer = pki.document_signer("p256")
-    sibling = pki.document_signer("p256", "revoked").certificate  # same CSCA, other serial
-    assert sibling.issuer == signer.certificate.issuer
-    raw = _sod_with_certificates([sibling, signer.certificate])
+    # same CSCA, another serial and key; shorter, so that the SET OF puts it first
+    sibling = pki.build_certificate(
+        subject=pki.name("DS"),
+        issuer=signer.csca.name,
+        serial=0x0FFF,
+        validity=pki.DSC_VALIDITY,
+        subject_key=pki.document_signer("p256", "unknown").key,
+        issuer_key=signer.csca.key,
+        hash_name=signer.hash_name,
+    )
+    raw = _sod_with_certificates([signer.certificate, sibling])
+    first = asn1_x509.Certificate.load(parse_sod(raw).certificates[0])
+    assert first.serial_number == 0x0FFF and first.issuer == signer.certificate.issuer
     result = passive_authentication(_files(raw), _trust("p256"), at=AT)
     assert result.status == "verified", result.reason
     assert result.signer is not None and result.signer.der == signer.der
@@ -742,3 +761,11 @@ def test_dsc_signed_with_an_unknown_algorithm_is_unsupported_not_forged() -> Non
     assert result.chain.status == "unsupported" and result.chain.detail
     assert result.status == "unsupported"
     assert result.reason == f"CSCA signature: {result.chain.detail}"
+
+
+def test_trailing_bytes_after_the_sod_are_an_encoding_warning() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256")) + b"\x00\x00"
+    result = passive_authentication(_files(raw), _trust("p256"), at=AT)
+    assert [(w.code, w.message) for w in result.warnings if w.code == "sod_encoding"] == [
+        ("sod_encoding", "2 trailing bytes after EF.SOD")
+    ]
