@@ -769,3 +769,25 @@ def test_trailing_bytes_after_the_sod_are_an_encoding_warning() -> None:
     assert [(w.code, w.message) for w in result.warnings if w.code == "sod_encoding"] == [
         ("sod_encoding", "2 trailing bytes after EF.SOD")
     ]
+
+
+def test_structure_anomalies_make_good_results_malformed_unless_lenient() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+
+    def other_digest_listed(signed: cms.SignedData) -> None:
+        signed["digest_algorithms"] = [{"algorithm": "sha512"}]
+
+    odd = _resealed(raw, other_digest_listed)
+    anomaly = "the SignerInfo digest algorithm is not in digestAlgorithms"
+    for store in (_trust("p256"), TrustStore()):  # verified, and signer_not_trusted
+        strict = passive_authentication(_files(odd), store, at=AT)
+        assert (strict.status, strict.reason) == ("malformed", f"EF.SOD structure: {anomaly}")
+    lenient = passive_authentication(
+        _files(odd), _trust("p256"), at=AT, policy=passive.Policy(strict_structure=False)
+    )
+    assert lenient.status == "verified"
+    assert [(w.code, w.message) for w in lenient.warnings] == [("sod_structure", anomaly)]
+    tampered = {**_files(odd), "DG2": b"\x75\x03abd"}
+    invalid = passive_authentication(tampered, _trust("p256"), at=AT)
+    assert invalid.status == "invalid" and invalid.reason == "hash mismatch: DG2"
+    assert invalid.has_warning("sod_structure")
