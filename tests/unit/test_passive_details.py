@@ -791,3 +791,21 @@ def test_structure_anomalies_make_good_results_malformed_unless_lenient() -> Non
     invalid = passive_authentication(tampered, _trust("p256"), at=AT)
     assert invalid.status == "invalid" and invalid.reason == "hash mismatch: DG2"
     assert invalid.has_warning("sod_structure")
+
+
+def test_signature_scheme_that_does_not_fit_the_key_is_unsupported() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("rsa-pkcs1"))
+
+    def ecdsa_named(info: cms.SignerInfo) -> None:
+        info["signature_algorithm"] = {"algorithm": "1.2.840.10045.4.3.2"}  # ecdsa-with-SHA256
+
+    result = passive_authentication(
+        _files(_rewrite_signer_info(raw, ecdsa_named)), _trust("rsa-pkcs1"), at=AT
+    )
+    assert result.status == "unsupported"
+    assert result.signature.status == "unsupported"
+    assert result.signature.detail == "ECDSA signature with a RSA-2048 key"
+    assert result.signature.algorithm == result.algorithms.signature is not None
+    assert "ECDSA" in result.signature.algorithm
+    assert result.algorithms.signer_key == "RSA-2048"
+    assert result.reason == "signature: ECDSA signature with a RSA-2048 key"
