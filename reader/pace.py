@@ -137,7 +137,6 @@ class PaceTerminal:
         self.protocol: PACEProtocol = protocol
         self.parameter_id: int = self.info.parameter_id
         self.ambiguous = len(infos.pace_infos) > 1
-        self.key = key
         self.random = random
         self.suite = Suite.of(protocol.cipher, protocol.key_length)
         self.group = standard_group(self.parameter_id)

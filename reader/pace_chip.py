@@ -63,7 +63,6 @@ class PaceChip:
         self.step = 0
         self.protocol: PACEProtocol | None = None
         self.group: Group | None = None
-        self.parameter_id = 0
         self.suite: Suite | None = None
         self.k_pi = b""
         self.result = None
@@ -102,7 +101,6 @@ class PaceChip:
         if len(password_ref) != 1 or password_ref[0] not in self.passwords:
             return 0x6A88
         self.protocol = protocol
-        self.parameter_id = wanted
         self.group = standard_group(wanted)
         self.suite = Suite.of(protocol.cipher, protocol.key_length)
         self.k_pi = self.suite.kdf(self.passwords[password_ref[0]], KDF_PACE)

@@ -66,7 +66,7 @@ class ChipAuthenticationData:
     parameter_id: int
 
 
-def cam_iv(suite: Suite, ks_enc: bytes) -> bytes:
+def cam_iv(ks_enc: bytes) -> bytes:
     """IV for the encrypted chip authentication data: E(KS_enc, -1) (§4.4.3.5.4)."""
     return aes_ecb_encrypt(ks_enc, CAM_IV_INPUT)
 
@@ -74,12 +74,12 @@ def cam_iv(suite: Suite, ks_enc: bytes) -> bytes:
 def encrypt_ca_data(suite: Suite, ks_enc: bytes, ca_ic: int, group: Group) -> bytes:
     """A_IC = E(KS_enc, CA_IC) as the chip sends it in tag 8A (§4.4.3.5.1)."""
     plain = pad(ca_ic.to_bytes(group.order_length, "big"), 16)
-    return suite.encrypt(ks_enc, plain, cam_iv(suite, ks_enc))
+    return suite.encrypt(ks_enc, plain, cam_iv(ks_enc))
 
 
 def decrypt_ca_data(suite: Suite, ks_enc: bytes, encrypted: bytes, group: Group) -> int:
     """CA_IC from the chip's A_IC, checked to lie in 1..order-1."""
-    plain = unpad(suite.decrypt(ks_enc, encrypted, cam_iv(suite, ks_enc)))
+    plain = unpad(suite.decrypt(ks_enc, encrypted, cam_iv(ks_enc)))
     ca_ic = int.from_bytes(plain, "big")
     if not 0 < ca_ic < group.order:
         raise ProtocolError("PACE-CAM: chip authentication data out of range")

@@ -729,8 +729,8 @@ def _verdict(
         return "invalid", f"hash mismatch: {', '.join(bad)}"
     if missing:
         return "invalid", f"read but not in EF.SOD: {', '.join(missing)}"
-    if not signed_data.ok and (signed_data.problems or not signed_data.econtent_type_ok):
-        return "invalid", "; ".join(signed_data.problems) or "SignedData checks failed"
+    if not signed_data.ok:  # every failed SignedData check names its problem
+        return "invalid", "; ".join(signed_data.problems)
     if signature.status == "invalid":
         return "invalid", "the SOD signature does not verify"
     if chain.status == "issuing_state_mismatch":
