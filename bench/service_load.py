@@ -341,7 +341,7 @@ class Desk:
                         rec.events += 1
 
 
-async def drive(bases: list[str], desks: int, seconds: float, warmup: float) -> Recorder:
+async def drive(bases: list[str], desks: list[int], seconds: float, warmup: float) -> Recorder:
     # Idle connections are dropped before the server's 5 s keep-alive timeout would close
     # them under a request (a race no browser reports as an error: it retries).
     limits = httpx.Limits(
@@ -353,7 +353,7 @@ async def drive(bases: list[str], desks: int, seconds: float, warmup: float) -> 
         rec = Recorder(started=now, measure_from=now + warmup)
         stop_at = rec.measure_from + seconds
         k = len(bases)
-        crew = [Desk(i, bases[i % k], bases[(i + 1) % k], client) for i in range(desks)]
+        crew = [Desk(i, bases[i % k], bases[(i + 1) % k], client) for i in desks]
         streams = [asyncio.create_task(d.events(rec)) for d in crew]
         await asyncio.sleep(0.2)
         await asyncio.gather(*(d.run(rec, stop_at) for d in crew))
@@ -362,6 +362,68 @@ async def drive(bases: list[str], desks: int, seconds: float, warmup: float) -> 
             task.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
     return rec
+
+
+def drive_shard(
+    bases: list[str], desks: list[int], seconds: float, warmup: float
+) -> dict[str, Any]:
+    """One client process of ``--client-processes N``: its share of the desks, its
+    recordings and its own CPU over the measured window."""
+
+    async def run() -> tuple[Recorder, float]:
+        task = asyncio.create_task(drive(bases, desks, seconds, warmup))
+        await asyncio.sleep(warmup)
+        cpu0 = time.process_time()
+        rec = await task
+        return rec, time.process_time() - cpu0
+
+    rec, cpu = asyncio.run(run())
+    return {
+        "latencies": dict(rec.latencies),
+        "errors": dict(rec.errors),
+        "samples": rec.samples,
+        "e2e": rec.e2e,
+        "card_read": rec.card_read,
+        "events": rec.events,
+        "cross_found": rec.cross_found,
+        "measured": rec.measured,  # type: ignore[attr-defined]
+        "cpu": cpu,
+    }
+
+
+async def drive_processes(
+    bases: list[str], desks: int, seconds: float, warmup: float, processes: int
+) -> tuple[Recorder, float]:
+    """The desks dealt over ``processes`` client processes (so that one client's event
+    loop is not what limits the run); their recordings merged, their CPU summed."""
+    import concurrent.futures
+    import multiprocessing
+
+    shards = [[i for i in range(desks) if i % processes == j] for j in range(processes)]
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
+        parts = await asyncio.gather(
+            *(
+                loop.run_in_executor(pool, drive_shard, bases, shard, seconds, warmup)
+                for shard in shards
+                if shard
+            )
+        )
+    now = time.perf_counter()
+    rec = Recorder(started=now, measure_from=float("-inf"))
+    for part in parts:
+        for name, values in part["latencies"].items():
+            rec.latencies[name].extend(values)
+        for name, count in part["errors"].items():
+            rec.errors[name] += count
+        rec.samples.extend(part["samples"][: 8 - len(rec.samples)])
+        rec.e2e.extend(part["e2e"])
+        rec.card_read.extend(part["card_read"])
+        rec.events += part["events"]
+        rec.cross_found += part["cross_found"]
+    rec.measured = max(p["measured"] for p in parts)  # type: ignore[attr-defined]
+    return rec, sum(p["cpu"] for p in parts)
 
 
 # -- measuring the servers ------------------------------------------------------------------
@@ -429,17 +491,26 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    servers: list[Server], desks: int, seconds: float, warmup: float
+    servers: list[Server], desks: int, seconds: float, warmup: float, client_processes: int = 1
 ) -> dict[str, Any]:
     sampler = Sampler(servers)
     rss_task = asyncio.create_task(sampler.sample())
-    drive_task = asyncio.create_task(drive([s.url for s in servers], desks, seconds, warmup))
+    bases = [s.url for s in servers]
+    if client_processes > 1:
+        shards_task = asyncio.create_task(
+            drive_processes(bases, desks, seconds, warmup, client_processes)
+        )
+    else:
+        drive_task = asyncio.create_task(drive(bases, list(range(desks)), seconds, warmup))
     await asyncio.sleep(warmup)
     cpu0, card0 = sampler.cpu(), await asyncio.to_thread(scan_cpu, servers)
     host0 = sampler.cards_cpu()
     client0 = time.process_time()
-    rec = await drive_task
-    client = time.process_time() - client0
+    if client_processes > 1:
+        rec, client = await shards_task
+    else:
+        rec = await drive_task
+        client = time.process_time() - client0
     cpu1, card1 = sampler.cpu(), await asyncio.to_thread(scan_cpu, servers)
     host = sampler.cards_cpu() - host0
     rss_task.cancel()
@@ -537,7 +608,9 @@ def run_pair(args: argparse.Namespace, workdir: Path, run: int) -> dict[str, Any
                 file=sys.stderr,
             )
             profiler = _profile(args, servers, target, run)
-            results[target] = asyncio.run(measure(servers, args.desks, args.seconds, args.warmup))
+            results[target] = asyncio.run(
+                measure(servers, args.desks, args.seconds, args.warmup, args.client_processes)
+            )
             if profiler is not None:
                 profiler.wait(60)
         finally:
@@ -713,6 +786,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cards-in-process",
         action="store_true",
         help="the simulated chips inside the service's process (default: a process of their own)",
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="deal the desks over this many client processes (default: one)",
     )
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.add_argument("--fail-on-error", action="store_true", help="exit 1 on any error")

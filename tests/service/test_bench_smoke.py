@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_benchmark_smoke_run_has_no_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize("client_processes", [1, 2])
+def test_benchmark_smoke_run_has_no_errors(tmp_path: Path, client_processes: int) -> None:
     pytest.importorskip("psutil")
     out = tmp_path / "result.json"
     command = [
@@ -30,6 +31,8 @@ def test_benchmark_smoke_run_has_no_errors(tmp_path: Path) -> None:
         "--warmup",
         "2",
         "--fail-on-error",
+        "--client-processes",
+        str(client_processes),
         "--json",
         str(out),
     ]
