@@ -100,17 +100,8 @@ def run_in_process(citizen: str, link: str) -> list[Result]:
             wall = time.perf_counter() - started
             assert result.complete, name
             profile = result.profile(profile)
-            results.append(
-                Result(
-                    quirk=name,
-                    read=which,
-                    apdus=result.stats.apdus,
-                    wire=served.apdus if served is not chip else chip.counters.apdus,
-                    wall=wall,
-                    recoveries=tuple(result.recoveries),
-                    protocol="T=0" if isinstance(served, T0Card) else "T=1",
-                )
-            )
+            protocol = "T=0" if isinstance(served, T0Card) else "T=1"
+            results.append(_result(name, which, result, served, chip, wall, protocol))
     return results
 
 
@@ -137,17 +128,7 @@ def run(citizen: str, link: str) -> list[Result]:
                 wall = time.perf_counter() - started
                 assert result.complete, name
                 profile = result.profile(profile, protocol)
-                results.append(
-                    Result(
-                        quirk=name,
-                        read=which,
-                        apdus=result.stats.apdus,
-                        wire=served.apdus if served is not chip else chip.counters.apdus,
-                        wall=wall,
-                        recoveries=tuple(result.recoveries),
-                        protocol=protocol,
-                    )
-                )
+                results.append(_result(name, which, result, served, chip, wall, protocol))
                 print(
                     f"{name:<55} {which:<6} {result.stats.apdus:>4} APDUs {wall:6.2f} s "
                     f"{protocol} {','.join(result.recoveries) or '-'}",
@@ -157,6 +138,21 @@ def run(citizen: str, link: str) -> list[Result]:
     finally:
         vpcd.stop()
     return results
+
+
+def _result(
+    quirk: str, which: str, result: Any, served: Any, chip: Any, wall: float, protocol: str
+) -> Result:
+    """One row: the reader's APDUs, and the card side's (the quirk's count, else the chip's)."""
+    return Result(
+        quirk=quirk,
+        read=which,
+        apdus=result.stats.apdus,
+        wire=served.apdus if served is not chip else chip.counters.apdus,
+        wall=wall,
+        recoveries=tuple(result.recoveries),
+        protocol=protocol,
+    )
 
 
 def markdown(results: list[Result]) -> str:

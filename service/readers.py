@@ -114,11 +114,7 @@ class SimulatedReader:
         chip = self.chip
         if chip is None or chip.removed:
             raise NoCardYet("no card on the reader")
-        chip.reset()  # a fresh power-up for every read, as lifting the card would give
-        chip.counters.apdus = 0  # behaviour faults count from the start of this read
-        restart = getattr(chip, "restart", None)
-        if callable(restart):
-            restart()  # reader quirks too
+        chip.power_up()  # a fresh power-up for every read, as lifting the card would give
         return SlotTransport(self)
 
     def release(self, transport: Transport) -> None:

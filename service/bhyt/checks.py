@@ -136,8 +136,10 @@ class CheckRegistry:
         card_code: str | None,
         officer: Officer | None,
     ) -> Check:
+        """A new check, kept (after dropping the ones past their keeping time)."""
+        self._prune()
         now = datetime.now(UTC)
-        return Check(
+        check = Check(
             id="ic_" + secrets.token_urlsafe(12),
             desk=desk,
             kind=kind,
@@ -149,6 +151,8 @@ class CheckRegistry:
             deadline=now + timedelta(seconds=self.timeout),
             started=time.monotonic(),
         )
+        self._checks[check.id] = check
+        return check
 
     def start(
         self,
@@ -167,7 +171,6 @@ class CheckRegistry:
         running = self.running_for(desk, key)
         if running is not None:
             return running, False
-        self._prune()
         check = self._new(
             desk=desk,
             kind=kind,
@@ -177,7 +180,6 @@ class CheckRegistry:
             officer=officer,
         )
         check.last_good = last_good
-        self._checks[check.id] = check
         check.task = asyncio.create_task(self._run(check, work), name=f"insurance-{check.id}")
         self._changed(check)
         return check, True
@@ -195,7 +197,6 @@ class CheckRegistry:
         cached: bool,
     ) -> Check:
         """A check answered without the gateway (a kept answer, or no gateway configured)."""
-        self._prune()
         check = self._new(
             desk=desk,
             kind=kind,
@@ -205,7 +206,6 @@ class CheckRegistry:
             officer=officer,
         )
         check.cached = cached
-        self._checks[check.id] = check
         self._finish(check, result)
         return check
 

@@ -113,6 +113,15 @@ def run_checks(
 # -- PC/SC ------------------------------------------------------------------------------------
 
 
+NO_PYSCARD = Check(
+    "pcsc",
+    "fail",
+    "PC/SC support (pyscard) is not installed",
+    'Cài hỗ trợ đầu đọc: `py -m pip install "cccd[pcsc]"` (Windows) hoặc '
+    '`python3 -m pip install "cccd[pcsc]"`.',
+)
+
+
 def _pcsc_service_fix(platform: str) -> str:
     if platform.startswith("win"):
         return (
@@ -136,26 +145,11 @@ def check_pcsc(
 
             list_readers = pcsc.list_readers
         except ImportError:
-            return [
-                Check(
-                    "pcsc",
-                    "fail",
-                    "PC/SC support (pyscard) is not installed",
-                    'Cài hỗ trợ đầu đọc: `py -m pip install "cccd[pcsc]"` (Windows) hoặc '
-                    '`python3 -m pip install "cccd[pcsc]"`.',
-                )
-            ]
+            return [NO_PYSCARD]
     try:
         names = list_readers()
     except ImportError:
-        return [
-            Check(
-                "pcsc",
-                "fail",
-                "PC/SC support (pyscard) is not installed",
-                'Cài hỗ trợ đầu đọc: `py -m pip install "cccd[pcsc]"`.',
-            )
-        ]
+        return [NO_PYSCARD]
     except Exception as exc:
         return [
             Check("pcsc", "fail", f"PC/SC service unavailable: {exc}", _pcsc_service_fix(platform))
