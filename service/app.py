@@ -1,8 +1,8 @@
 """The desk service's app factory (docs/architecture.md "Service": ``service.create_app(settings,
 ...)``): ``create_app(settings)`` builds the shared ``Context``, the background tasks and the
 FastAPI app with the ``/api/v1`` routes, ``/healthz`` and ``/metrics``. Routes are in
-``service.routes``, their dependencies in ``service.deps``, what a finished scan stores in
-``service.scan_results``; reading is in ``scans``/``scanner``, storage in ``db``, the
+``service.api.routes``, their dependencies in ``service.api.deps``, what a finished scan stores in
+``service.scan.results``; reading is in ``scans``/``scanner``, storage in ``db``, the
 insurance check in ``bhyt``.
 """
 
@@ -19,28 +19,28 @@ import httpx
 from fastapi import FastAPI
 
 from service import redact
-from service.auth import KeyRing, RateLimiter
-from service.bhyt import BhytClient, OfficerBook
-from service.bhyt.checks import CheckRegistry
-from service.browser import install_browser_pages
+from service.api.auth import KeyRing, RateLimiter
+from service.api.browser import install_browser_pages
+from service.api.cors import CorsMiddleware, OriginPolicy
+from service.api.deps import CtxDep, DeskDep, require_desk
+from service.api.desk import install_desk
+from service.api.edges import RequestEdges, allowed_host_names
+from service.api.events import EventBus
+from service.api.metrics import Metrics
+from service.api.problems import install_handlers
+from service.api.routes import api_router, root_router
 from service.context import Context, ctx_of
-from service.cors import CorsMiddleware, OriginPolicy
-from service.db import Store, open_store
-from service.deps import CtxDep, DeskDep, require_desk
-from service.desk import install_desk
-from service.edges import RequestEdges, allowed_host_names
-from service.events import EventBus
-from service.metrics import Metrics
-from service.photos import PhotoCache
-from service.private_files import private_dir
-from service.problems import install_handlers
-from service.reader_memory import ReaderMemory
-from service.readers import ReaderRegistry, SimulatedReader
-from service.routes import api_router, root_router
-from service.scan_results import finish_scan
-from service.scanner import ScanOutcome
-from service.scans import Scan, ScanManager
+from service.integrations.bhyt import BhytClient, OfficerBook
+from service.integrations.bhyt.checks import CheckRegistry
+from service.scan.pipeline import ScanOutcome
+from service.scan.queue import Scan, ScanManager
+from service.scan.reader_memory import ReaderMemory
+from service.scan.readers import ReaderRegistry, SimulatedReader
+from service.scan.results import finish_scan
 from service.settings import Settings, default_trust_dir
+from service.storage.photos import PhotoCache
+from service.storage.private_files import private_dir
+from service.storage.store import Store, open_store
 
 # Context, ctx_of and the desk dependencies lived here first: importable from here still.
 __all__ = ["Context", "CtxDep", "DeskDep", "create_app", "ctx_of", "require_desk"]
@@ -143,7 +143,7 @@ def create_app(
         ctx.trust = trust if trust is not None else await asyncio.to_thread(_load_trust, settings)
         scans.trust = ctx.trust
         scans.require_anchor = settings.require_anchor
-        from service.unknown_issuers import UnknownIssuers
+        from service.scan.unknown_issuers import UnknownIssuers
 
         ctx.unknown_issuers = UnknownIssuers(settings.data_dir)
         await asyncio.to_thread(registry.refresh)
@@ -246,11 +246,11 @@ def _bhyt_client(
 
 
 def _outbox(settings: Settings, store: Store) -> Any:
-    """The HIS webhook's outbox when ``webhook_url`` is set (service.his.outbox)."""
+    """The HIS webhook's outbox when ``webhook_url`` is set (service.integrations.his.outbox)."""
     if not settings.webhook_url:
         return None
-    from service.his.fields import apply_profile
-    from service.his.outbox import Outbox
+    from service.integrations.his.fields import apply_profile
+    from service.integrations.his.outbox import Outbox
 
     def body(delivery_id: str, result: dict[str, Any]) -> dict[str, Any]:
         his = apply_profile(
@@ -283,7 +283,7 @@ def _outbox(settings: Settings, store: Store) -> Any:
 async def _warm_units(ctx: Context) -> None:
     """Load the administrative-unit lists before the first card needs them (a few seconds
     of CPU; ``/healthz`` says ``unit_codes: loading`` until then)."""
-    from service.his.units import UnitsError, tables
+    from service.integrations.his.units import UnitsError, tables
 
     try:
         await asyncio.to_thread(tables)
@@ -363,7 +363,8 @@ async def purge_once(ctx: Context) -> dict[str, int]:
             photo_seconds=min(settings.photo_ttl_seconds, retention),
         )
         counts["names"] = redact.SENSITIVE.purge(retention)
-        if ctx.outbox is not None:  # webhook entries hold personal data too (service.his)
+        # webhook entries hold personal data too (service.integrations.his)
+        if ctx.outbox is not None:
             counts["webhook"] = await asyncio.to_thread(ctx.outbox.purge, now=datetime.now(UTC))
             if counts["webhook"]:
                 await asyncio.to_thread(ctx.store.scrub)

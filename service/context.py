@@ -11,17 +11,17 @@ from typing import Any
 
 from fastapi import Request
 
-from service.auth import KeyRing, RateLimiter
-from service.bhyt import BhytClient, OfficerBook
-from service.bhyt.checks import CheckRegistry
-from service.db import Store
-from service.events import EventBus
-from service.metrics import Metrics
-from service.photos import PhotoCache
-from service.push import TicketBook
-from service.readers import ReaderRegistry
-from service.scans import ScanManager
+from service.api.auth import KeyRing, RateLimiter
+from service.api.events import EventBus
+from service.api.metrics import Metrics
+from service.api.push import TicketBook
+from service.integrations.bhyt import BhytClient, OfficerBook
+from service.integrations.bhyt.checks import CheckRegistry
+from service.scan.queue import ScanManager
+from service.scan.readers import ReaderRegistry
 from service.settings import Settings
+from service.storage.photos import PhotoCache
+from service.storage.store import Store
 
 
 @dataclass
@@ -41,8 +41,8 @@ class Context:
     insurance_checks: CheckRegistry
     trust: Any = None
     tickets: TicketBook = field(default_factory=TicketBook)
-    outbox: Any = None  # service.his.outbox.Outbox when a webhook URL is configured
-    unknown_issuers: Any = None  # service.unknown_issuers.UnknownIssuers, None: not recorded
+    outbox: Any = None  # service.integrations.his.outbox.Outbox when a webhook URL is configured
+    unknown_issuers: Any = None  # service.scan.unknown_issuers.UnknownIssuers, None: not recorded
     bhxh_standin: Any = None  # simulated mode: the in-process BHXH stand-in's app
     unit_codes: str = "loading"  # the HIS unit-code tables: loading | ready | unavailable
     card_host: Any = None  # fixtures.card_host.CardHostProcess: simulated cards out of process

@@ -212,7 +212,7 @@ def _api_keys(raw: Any) -> Any:
 
 
 def _officers(raw: Any) -> dict[str, tuple[str, str]]:
-    from service.bhyt.officers import parse_officers
+    from service.integrations.bhyt.officers import parse_officers
 
     if isinstance(raw, Mapping) and all(isinstance(v, tuple) for v in raw.values()):
         raw = {k: {"name": v[0], "cccd": v[1]} for k, v in raw.items()}  # typed, from code
@@ -220,7 +220,7 @@ def _officers(raw: Any) -> dict[str, tuple[str, str]]:
 
 
 def _desk_officers(raw: Any) -> dict[str, str]:
-    from service.bhyt.officers import parse_desk_officers
+    from service.integrations.bhyt.officers import parse_desk_officers
 
     return parse_desk_officers(raw)
 
@@ -355,11 +355,11 @@ class Settings(BaseSettings):
     legal_basis: str = ""
     # The desk page: idle time after which a shown result is cleared, this hospital's
     # MaCSKCB (for "đúng tuyến"; default: the prefix of a "<MaCSKCB>_BV" gateway username)
-    # and the operator's clinic list (CSV, see service/clinics.py).
+    # and the operator's clinic list (CSV, see service/integrations/clinics.py).
     desk_idle_seconds: float = 120.0
     hospital_code: str = ""
     clinic_list: UserPath | None = None
-    # -- HIS: field-name profiles and the signed webhook (service.his) ---------------------
+    # -- HIS: field-name profiles and the signed webhook (service.integrations.his) --------
     his_profiles: Profiles = {}
     webhook_url: str | None = None  # POST each accepted result here (None: no webhook)
     webhook_secret: str = ""  # HMAC-SHA256 key shared with the HIS
@@ -503,10 +503,10 @@ class Settings(BaseSettings):
             raise SettingsError(f"BHXH officers: {exc}") from None
 
     def officer_book(self, simulated_defaults: Mapping[str, tuple[str, str]] | None = None) -> Any:
-        """The officers as a ``service.bhyt.OfficerBook``: the configured list, the legacy
-        single officer as ``default`` (the fallback for desks without their own), or, when
-        nothing is configured, ``simulated_defaults`` with the first as fallback."""
-        from service.bhyt.officers import LEGACY_ID, OfficerBook, make_officer
+        """The officers as a ``service.integrations.bhyt.OfficerBook``: the configured list,
+        the legacy single officer as ``default`` (the fallback for desks without their own),
+        or, when nothing is configured, ``simulated_defaults`` with the first as fallback."""
+        from service.integrations.bhyt.officers import LEGACY_ID, OfficerBook, make_officer
 
         entries = dict(self.bhxh_officers)
         fallback: str | None = None
@@ -523,7 +523,7 @@ class Settings(BaseSettings):
         return OfficerBook(officers, defaults if officers else {}, fallback=fallback)
 
     def _validate_his(self) -> None:
-        from service.his.fields import ProfileError, validate_profiles
+        from service.integrations.his.fields import ProfileError, validate_profiles
 
         try:
             validate_profiles(self.his_profiles)

@@ -26,9 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _open(args: argparse.Namespace, command: str):  # type: ignore[no-untyped-def]
-    from service.audit_key import AuditKeyError
-    from service.db import open_store
     from service.settings import Settings, SettingsError
+    from service.storage.audit_key import AuditKeyError
+    from service.storage.store import open_store
 
     try:
         settings = Settings.load(config_file=args.config)
@@ -41,8 +41,8 @@ def _open(args: argparse.Namespace, command: str):  # type: ignore[no-untyped-de
 
 
 def export_audit(args: argparse.Namespace) -> int:
-    from service.private_files import private_umask
-    from service.routes.account import export_declaration
+    from service.api.routes.account import export_declaration
+    from service.storage.private_files import private_umask
 
     try:
         since = datetime.fromisoformat(args.since) if args.since else None

@@ -258,7 +258,7 @@ def check_data(settings: Any) -> Check:
 
 
 def check_audit_key(settings: Any) -> Check:
-    from service.audit_key import AuditKeyError, load_audit_keys
+    from service.storage.audit_key import AuditKeyError, load_audit_keys
 
     path = settings.effective_audit_key_file
     if settings.audit_key is None and not Path(path).exists():
@@ -324,7 +324,7 @@ def check_bhxh(
 async def _gateway(
     settings: Any, transport: httpx.AsyncBaseTransport | None
 ) -> tuple[list[Check], datetime | None]:
-    from service.bhyt import TOKEN_PATH, md5_hex
+    from service.integrations.bhyt import TOKEN_PATH, md5_hex
 
     started = time.monotonic()
     try:

@@ -19,9 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def erase(args: argparse.Namespace) -> int:
-    from service.audit_key import AuditKeyError
-    from service.db import open_store
     from service.settings import Settings, SettingsError
+    from service.storage.audit_key import AuditKeyError
+    from service.storage.store import open_store
 
     number = args.id_number.strip()
     if not (len(number) == 12 and number.isascii() and number.isdigit()):
@@ -36,7 +36,9 @@ def erase(args: argparse.Namespace) -> int:
         return 2
     try:
         counts = store.erase(number)
-        from service.his.outbox import erase as erase_outbox  # the HIS webhook's entries
+        from service.integrations.his.outbox import (
+            erase as erase_outbox,  # the HIS webhook's entries
+        )
 
         counts["webhook"] = erase_outbox(store.engine, number)
         store.audit(

@@ -185,7 +185,7 @@ def run_read(args: argparse.Namespace) -> int:
     memory, profile, atr = None, None, b""
     if args.reader:
         from service.cli.cmd_readers import data_dir
-        from service.reader_memory import ReaderMemory
+        from service.scan.reader_memory import ReaderMemory
 
         memory = ReaderMemory.in_folder(data_dir(args.data_dir))
         atr = bytes(getattr(transport, "atr", b""))
@@ -247,7 +247,7 @@ def _show(card: CardRead, args: argparse.Namespace) -> int:
 def write_dump(card: CardRead, directory: Path) -> None:
     """Raw files as ``NAME.bin``, so a read can be verified and replayed later. They hold
     personal data: the folder is made 0700 and each file 0600."""
-    from service.private_files import private_dir, write_private
+    from service.storage.private_files import private_dir, write_private
 
     private_dir(directory)
     for name, raw in card.files.items():

@@ -126,7 +126,7 @@ def _try_extended(transport: Any) -> str:
 
 
 def _run_probe(args: argparse.Namespace, states: dict[str, Any]) -> int:
-    from service.reader_memory import ReaderMemory
+    from service.scan.reader_memory import ReaderMemory
 
     memory = ReaderMemory.in_folder(data_dir(args.data_dir))
     report = []

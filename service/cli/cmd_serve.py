@@ -40,9 +40,9 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service import create_app
-    from service.private_files import restrict_umask
     from service.redact import install
     from service.settings import Settings, SettingsError
+    from service.storage.private_files import restrict_umask
 
     try:
         settings = Settings.load(

@@ -204,8 +204,8 @@ def _import_crl(args: argparse.Namespace) -> int:
 
 
 def _unknown_issuers(args: argparse.Namespace) -> int:
+    from service.scan.unknown_issuers import UnknownIssuers
     from service.settings import Settings, SettingsError
-    from service.unknown_issuers import UnknownIssuers
 
     directory = args.data_dir
     if directory is None:

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from service import bhyt
+from service.integrations import bhyt
 from tests.browser.desk import (
     SECOND_ID,
     VALID_ID,

@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from service import bhyt, problems, scans
+from service.api import problems
+from service.integrations import bhyt
+from service.scan import queue as scans
 from tests.browser.desk import (
     VALID_ID,
     as_older_service,

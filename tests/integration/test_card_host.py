@@ -13,8 +13,8 @@ from fixtures.card_host import CardHostProcess, RemoteChip
 from fixtures.quirks import CardLeftError
 from reader.errors import CardRemovedError
 from reader.keys import keys_for_id_number
-from service.readers import SimulatedReader
-from service.scanner import read, verify_read
+from service.scan.pipeline import read, verify_read
+from service.scan.readers import SimulatedReader
 
 CITIZEN = "017072769692"
 

@@ -20,9 +20,9 @@ import uvicorn
 from fixtures import bhxh_gateway as standin
 from fixtures.citizens import citizen
 from service.app import create_app
-from service.db import Store, open_store
-from service.readers import ReaderRegistry
+from service.scan.readers import ReaderRegistry
 from service.settings import Settings, hash_key
+from service.storage.store import Store, open_store
 
 KEYS = {
     "desk-1": "desk-one-secret-key",

@@ -16,7 +16,7 @@ import pytest
 from fixtures import pki
 from fixtures.citizens import load_citizens
 from service.cli.main import main
-from service.unknown_issuers import FILE_NAME, UnknownIssuers
+from service.scan.unknown_issuers import FILE_NAME, UnknownIssuers
 from tests.service.conftest import (
     READER_1,
     finished,

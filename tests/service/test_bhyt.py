@@ -14,16 +14,16 @@ import pytest
 
 from fixtures import bhxh_gateway as standin
 from fixtures.citizens import citizen
-from service.bhyt import (
+from service.integrations.bhyt import (
     RESULT_CODES,
     BhytClient,
     birth_date_form,
     card_code_form,
     compare,
 )
-from service.bhyt import codes as messages
-from service.bhyt.client import _lifetime_seconds
-from service.bhyt.officers import make_officer
+from service.integrations.bhyt import codes as messages
+from service.integrations.bhyt.client import _lifetime_seconds
+from service.integrations.bhyt.officers import make_officer
 
 SPEC_CODES = {
     "000",

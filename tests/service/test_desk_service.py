@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from service import create_app
-from service.clinics import ClinicListError, load_clinics, parse_clinics
+from service.integrations.clinics import ClinicListError, load_clinics, parse_clinics
 from service.settings import Settings, SettingsError
 from tests.service.conftest import KEYS, READER_2, LiveServer, put_card, scan
 

@@ -1,6 +1,6 @@
-"""The HIS object's formats and profiles (``service.his.fields``), the partial birth dates
-(``verify.identity``), the settings that configure them, and the outbox's retention on SQLite
-and PostgreSQL (``service.his.outbox``)."""
+"""The HIS object's formats and profiles (``service.integrations.his.fields``), the partial
+birth dates (``verify.identity``), the settings that configure them, and the outbox's
+retention on SQLite and PostgreSQL (``service.integrations.his.outbox``)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from service.db import Store
-from service.his.fields import (
+from service.integrations.his.fields import (
     ProfileError,
     apply_profile,
     his_object,
     insurance_fields,
     validate_profiles,
 )
-from service.his.outbox import Outbox, verify_signature
-from service.his.units import resolve_residence
+from service.integrations.his.outbox import Outbox, verify_signature
+from service.integrations.his.units import resolve_residence
 from service.settings import Settings, SettingsError
+from service.storage.store import Store
 from tests.service.test_persistence import store  # noqa: F401  (SQLite and PostgreSQL)
 from verify.identity import build_identity
 
@@ -265,7 +265,7 @@ def test_outbox_retries_then_fails_visibly_and_expires(
 def test_a_delivered_entry_keeps_no_personal_data(db: Store, received: list[httpx.Request]) -> None:
     from sqlalchemy import select
 
-    from service.his.outbox import his_outbox
+    from service.integrations.his.outbox import his_outbox
 
     clock = _Clock()
     outbox = _outbox(db, clock, received, 204)
@@ -288,7 +288,7 @@ def test_a_delivered_entry_keeps_no_personal_data(db: Store, received: list[http
     assert row["state"] == "delivered" and row["body"] == ""
     assert not outbox.status().stuck
     # an erasure request removes the person's entries with their reads
-    from service.his.outbox import erase
+    from service.integrations.his.outbox import erase
 
     assert erase(db.engine, "079198409238") == 0
     assert erase(db.engine, ID) == 1

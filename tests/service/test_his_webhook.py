@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.his.outbox import verify_signature
+from service.integrations.his.outbox import verify_signature
 from tests.service.conftest import (
     READER_1,
     READER_2,
@@ -159,7 +159,7 @@ def test_delivers_after_receiver_down_across_restart(
 
 
 def test_a_forged_or_stale_signature_is_refused() -> None:
-    from service.his.outbox import sign
+    from service.integrations.his.outbox import sign
 
     body = b'{"x":1}'
     now = 1_800_000_000

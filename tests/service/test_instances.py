@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from service.audit_key import AuditKeys
-from service.db import PURGE_LOCK, Store, card_reads, open_store
 from service.settings import Settings
+from service.storage.audit_key import AuditKeys
+from service.storage.store import PURGE_LOCK, Store, card_reads, open_store
 from tests.service.conftest import READER_1, put_card, scan, start_server, stop_server
 from tests.service.test_persistence import NOW, _postgres_url, save
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from service.audit_key import AuditKeys
-from service.db import SCHEMA_VERSION, Store
+from service.storage.audit_key import AuditKeys
+from service.storage.store import SCHEMA_VERSION, Store
 
 POSTGRES_ENV = "CCCD_TEST_POSTGRES_URL"
 
@@ -266,7 +266,8 @@ def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
 def test_an_old_database_with_data_migrates_to_the_current_schema(unmigrated: Store) -> None:
     """Schema step 1 exactly as the first release ran it, data written the way it wrote
     them, then every later step: the data survive and the code reads them."""
-    from service.db import MIGRATIONS, schema_migrations
+    from service.storage.migrations import MIGRATIONS
+    from service.storage.store import schema_migrations
 
     first_version, description, first_step = MIGRATIONS[0]
     with unmigrated.engine.begin() as conn:

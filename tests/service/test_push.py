@@ -19,9 +19,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from service.cors import normalize_origin
-from service.events import EventBus
-from service.push import PushOptions, TicketBook, TicketError
+from service.api.cors import normalize_origin
+from service.api.events import EventBus
+from service.api.push import PushOptions, TicketBook, TicketError
 from tests.service.conftest import (
     KEYS,
     READER_1,

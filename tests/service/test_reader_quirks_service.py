@@ -84,7 +84,7 @@ def test_quirky_reader_is_remembered_for_the_service_life_and_across_restarts(
 
 def test_memory_folder_is_created_private(tmp_path: Path) -> None:
     from reader.profile import ReaderProfile
-    from service.reader_memory import ReaderMemory
+    from service.scan.reader_memory import ReaderMemory
 
     folder = tmp_path / "new" / "data"
     memory = ReaderMemory.in_folder(folder)

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from service.audit_key import AuditKeys
-from service.events import EventBus
-from service.group_commit import GroupCommit, GroupCommitClosed
+from service.api.events import EventBus
+from service.storage.audit_key import AuditKeys
+from service.storage.group_commit import GroupCommit, GroupCommitClosed
 from tests.service.conftest import KEYS, start_server, stop_server
 
 # -- group commit ---------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def test_group_commit_async_callers_do_not_hold_threads() -> None:
 
 
 def test_store_audit_is_on_disk_when_it_returns(tmp_path: Path) -> None:
-    from service.db import Store
+    from service.storage.store import Store
 
     path = tmp_path / "cccd.sqlite3"
     store = Store(f"sqlite:///{path}", audit_keys=AuditKeys.for_tests())
@@ -155,8 +155,8 @@ def test_every_answered_lookup_is_audited_across_a_crash(tmp_path: Path) -> None
         stop.set()
         stop_server(server)
     assert len(answered) >= 150
-    from service.db import open_store
     from service.settings import Settings
+    from service.storage.store import open_store
 
     store = open_store(Settings.load(environ=server.env), create_key=False)
     subjects = {
@@ -174,10 +174,10 @@ def test_slow_cards_do_not_starve_the_shared_thread_pool() -> None:
     """Four readers with slow cards read at once while the loop's default pool (which the
     database writes use) has two threads: database-side work still runs at once."""
     from fixtures.cards import chip_for_citizen, trust_store_for_tests
-    from service.metrics import Metrics
-    from service.readers import ReaderRegistry, SimulatedReader
-    from service.scanner import access_request
-    from service.scans import ScanManager
+    from service.api.metrics import Metrics
+    from service.scan.pipeline import access_request
+    from service.scan.queue import ScanManager
+    from service.scan.readers import ReaderRegistry, SimulatedReader
 
     trust = trust_store_for_tests()
 

@@ -17,12 +17,12 @@ from reader.errors import (
     StatusWordError,
     TransportTimeoutError,
 )
-from service.auth import KeyRing, RateLimiter, bearer_token
-from service.photos import PhotoCache
-from service.problems import problem_for_card_error
+from service.api.auth import KeyRing, RateLimiter, bearer_token
+from service.api.problems import problem_for_card_error
 from service.redact import RedactingFilter, SensitiveValues, redact
-from service.scanner import KeyRequestError, access_request, root_cause
+from service.scan.pipeline import KeyRequestError, access_request, root_cause
 from service.settings import Settings, SettingsError, hash_key, parse_api_keys
+from service.storage.photos import PhotoCache
 
 
 def test_settings_defaults_bind_loopback() -> None:
@@ -174,7 +174,7 @@ def test_without_a_trust_store_the_read_says_so() -> None:
     """No CSCA trust store: a sound card is served flagged ``trust_store: not_configured`` (the
     desk page's "Trust store not configured" badge); a forged one is still refused."""
     from fixtures.cards import chip_for_citizen, trust_store_for_tests
-    from service.scanner import read, verify_read
+    from service.scan.pipeline import read, verify_read
 
     person = "017072769692"
     keys = access_request(id_number=person).keys
@@ -197,7 +197,7 @@ def test_require_anchor_is_off_without_a_csca_and_on_with_one() -> None:
     CSCA (here only another state's); the operator may say otherwise either way."""
     from fixtures import pki
     from fixtures.cards import chip_for_citizen
-    from service.scanner import anchor_required, read, verify_read
+    from service.scan.pipeline import anchor_required, read, verify_read
     from verify.trust import TrustStore
 
     person = "017072769692"
@@ -289,7 +289,7 @@ def test_minimise_keeps_check_in_fields_only() -> None:
 
 
 def test_bounded_text_cannot_forge_or_flood_a_record() -> None:
-    from service.request_text import bounded
+    from service.api.request_text import bounded
 
     text = bounded("GET /x\r\nforged: yes" + "é" * 400, 60)
     assert len(text) == 60 and "\r" not in text and "\n" not in text and text.isascii()

@@ -6,7 +6,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service import unknown_issuers as U
+from service.scan import unknown_issuers as U
 
 
 def test_counts_are_kept_per_issuer_and_key(tmp_path: Path) -> None:

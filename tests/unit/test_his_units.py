@@ -1,5 +1,5 @@
-"""Administrative-unit codes of a residence (``service.his.units``), against codes looked up by
-hand in the official lists, not in the library under test.
+"""Administrative-unit codes of a residence (``service.integrations.his.units``), against codes
+looked up by hand in the official lists, not in the library under test.
 
 Source of every expected code: the conversion table published with the 2025 reform, "Bảng
 chuyển đổi đơn vị hành chính mới - cũ" (General Statistics Office / Ministry of Home Affairs,
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from service.his.fields import unit_fields
-from service.his.units import resolve_residence
+from service.integrations.his.fields import unit_fields
+from service.integrations.his.units import resolve_residence
 
 # (printed residence, new province, new ward, old province, old district, old ward)
 WHOLE = [
@@ -97,7 +97,7 @@ DIVIDED = [
     ("Phường 15, Quận Tân Bình, Thành phố Hồ Chí Minh", "79", {"27004", "27007"}),
     ("Phường Lê Lợi, Quận An Dương, Thành phố Hải Phòng", "31", {"11581", "11593", "11617"}),
     # the package lists three new communes here, the official table four (Ô Diên 09817 got
-    # part of the area): service.his.units.OFFICIAL_DIVISIONS keeps the official answer
+    # part of the area): service.integrations.his.units.OFFICIAL_DIVISIONS keeps the official answer
     ("Xã Văn Khê, Huyện Mê Linh, Thành phố Hà Nội", "01", {"08980", "08995", "09022", "09817"}),
 ]
 

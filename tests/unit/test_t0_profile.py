@@ -11,7 +11,7 @@ import pytest
 from reader.errors import ParseError, ProtocolError
 from reader.profile import ReaderProfile, parse_atr_info
 from reader.t0 import T0Exchange, t0_transmit
-from service.reader_memory import MAX_ENTRIES, ReaderMemory
+from service.scan.reader_memory import MAX_ENTRIES, ReaderMemory
 
 
 def test_61xx_is_collected_with_get_response() -> None:
