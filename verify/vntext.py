@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from unidecode import unidecode
+from reader.lds.fold import fold_ascii
 
 __all__ = [
     "Repaired",
@@ -517,7 +517,7 @@ def normalize(text: str) -> str:
 
 def fold(text: str) -> str:
     """ASCII, lower case, for search and matching: ``fold("Đặng Thị Thuỷ") == "dang thi thuy"``."""
-    return _SPACE.sub(" ", unidecode(normalize(text)).lower()).strip()
+    return fold_ascii(normalize(text))
 
 
 _NON_KEY = re.compile(r"[^a-z0-9]+")

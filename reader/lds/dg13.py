@@ -10,13 +10,13 @@ replacement characters, and is flagged so the Vietnamese text layer can repair i
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
 from reader import tlv
 from reader.errors import ParseError
 from reader.lds.der import decode_oid
+from reader.lds.fold import fold_ascii
 from reader.lds.outer import open_file
 
 _FILE = "DG13"
@@ -91,19 +91,13 @@ class DG13Date:
         return self.no_expiry or self.year is not None
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.lower().split())
-
-
 _NO_EXPIRY = {"khong thoi han", "khong xac dinh", "vinh vien"}
 
 
 def parse_date(text: str) -> DG13Date:
     """dd/mm/yyyy (also dd-mm-yyyy, dd.mm.yyyy), ddmmyyyy, yyyy, "Không thời hạn"."""
     stripped = text.strip()
-    if _fold(stripped) in _NO_EXPIRY:
+    if fold_ascii(stripped) in _NO_EXPIRY:
         return DG13Date(text=text, no_expiry=True)
     digits = stripped
     for sep in "/-.":

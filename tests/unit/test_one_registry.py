@@ -160,3 +160,16 @@ def test_ecdsa_signature_oids_are_spelled_out_in_exactly_one_module(dotted: str)
 def test_brainpool_p256r1_curve_table_entry_is_in_exactly_one_module() -> None:
     holders = modules_with_curve_table("brainpoolP256r1")
     assert len(holders) == 1, holders
+
+
+def test_text_is_folded_to_ascii_in_exactly_one_module() -> None:
+    """One folding mechanism: only ``reader.lds.fold`` transliterates (unidecode); the DG13
+    parser and ``verify.vntext.fold`` both call it, so they fold alike."""
+    from reader.lds.dg13 import parse_date
+    from verify.vntext import fold
+
+    users = sorted(path for path, text in product_modules().items() if "unidecode" in text)
+    assert users == ["reader/lds/fold.py"]
+    for phrase in ("Không thời hạn", "KHÔNG  THỜI HẠN", "khong thoi han", "Vĩnh viễn"):
+        assert parse_date(phrase).no_expiry, phrase
+    assert fold("KHÔNG  THỜI HẠN") == "khong thoi han"
