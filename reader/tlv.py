@@ -99,15 +99,15 @@ def read_length(data: bytes, offset: int) -> tuple[int | None, int]:
 
 
 class _Budget:
-    __slots__ = ("left",)
+    __slots__ = ("left", "limit")
 
     def __init__(self, count: int) -> None:
-        self.left = count
+        self.left = self.limit = count
 
     def take(self, offset: int) -> None:
         self.left -= 1
         if self.left < 0:
-            raise ParseError(f"more than {MAX_ELEMENTS} TLV elements", offset=offset)
+            raise ParseError(f"more than {self.limit} TLV elements", offset=offset)
 
 
 def _decode_one(data: bytes, offset: int, end: int, depth: int, budget: _Budget) -> TLV:

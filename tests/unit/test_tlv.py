@@ -94,3 +94,12 @@ def test_indefinite_length_constructed() -> None:
     element = tlv.decode_one(data)
     assert [c.value for c in element.children] == [b"a", b"b"]
     assert element.raw == data
+
+
+def test_the_element_budget_names_the_callers_limit() -> None:
+    """Five empty elements against a limit of three: refused, and the message says three."""
+    with pytest.raises(ParseError, match=r"more than 3 TLV elements"):
+        tlv.decode(bytes.fromhex("0400") * 5, max_elements=3)
+    assert len(tlv.decode(bytes.fromhex("0400") * 3, max_elements=3)) == 3
+    with pytest.raises(ParseError, match=rf"more than {tlv.MAX_ELEMENTS} TLV elements"):
+        tlv.decode(bytes.fromhex("0400") * (tlv.MAX_ELEMENTS + 1))
