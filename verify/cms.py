@@ -105,8 +105,7 @@ class SignerCheck:
         """The signer certificate when every step held; raises the first failure otherwise."""
         if self.failures:
             raise self.failures[0]
-        if self.signer is None or self.signature != "valid":  # pragma: no cover - invariant
-            raise SignatureError("the signature was not checked")
+        assert self.signer is not None  # no failure: the signer was found and it signed
         return self.signer
 
 
@@ -211,15 +210,12 @@ def _certificates(signed: SignedData) -> tuple[x509.Certificate, ...]:
 def _find_signer(
     certificates: tuple[x509.Certificate, ...], info: SignerInfo
 ) -> x509.Certificate | None:
-    for cert in certificates:
-        try:
-            if info.sid_kind == "issuer_and_serial_number":
-                if cert.issuer.dump() == info.issuer and cert.serial_number == info.serial_number:
-                    return cert
-            elif cert.key_identifier == info.subject_key_identifier:
+    for cert in certificates:  # parsed in full already: these reads cannot fail late
+        if info.sid_kind == "issuer_and_serial_number":
+            if cert.issuer.dump() == info.issuer and cert.serial_number == info.serial_number:
                 return cert
-        except ASN1_ERRORS:
-            continue
+        elif cert.key_identifier == info.subject_key_identifier:
+            return cert
     return None
 
 
