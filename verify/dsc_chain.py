@@ -30,6 +30,7 @@ from verify.trust import TrustedCertificate, TrustStore, describe_name
 
 
 def issuing_state_of(dg1: bytes | None, warnings: list[Finding]) -> str | None:
+    """DG1's issuing state ("VNM"); None, with a warning, when DG1 is absent or unreadable."""
     if dg1 is None:
         warnings.append(
             Finding(
@@ -52,6 +53,7 @@ def issuing_state_of(dg1: bytes | None, warnings: list[Finding]) -> str | None:
 
 
 def country_of(issuing_state: str | None, warnings: list[Finding]) -> str | None:
+    """The certificate country ("VN") of an issuing state; None, with a warning, if none."""
     if issuing_state is None:
         return None
     country = country_of_issuing_state(issuing_state)
@@ -222,6 +224,7 @@ def check_chain(
 
 
 def key_description(cert: TrustedCertificate) -> str:
+    """A CSCA's key as the result names it ("EC brainpoolp512r1", "RSA-4096")."""
     try:
         return signatures.load_public_key(cert.certificate.public_key.dump()).description
     except (ParseError, UnsupportedError):

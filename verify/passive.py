@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from reader.errors import ParseError
 from reader.lds.sod import LEGACY_ECONTENT_TYPES, OID_LDS_SECURITY_OBJECT, SOD, parse_sod
@@ -55,6 +55,7 @@ from verify.passive_result import (
     SignerSummary,
     Status,
 )
+from verify.times import aware
 from verify.trust import TrustStore
 
 __all__ = [
@@ -92,7 +93,7 @@ def passive_authentication(
 
     ``issuing_state`` (ICAO code, e.g. "VNM") defaults to the one in DG1; the chain must end
     at a CSCA of that state."""
-    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    at = aware(at)
     warnings: list[Finding] = []
     if issuing_state is None:
         issuing_state = issuing_state_of(files.get("DG1"), warnings)
