@@ -2,7 +2,8 @@
 
 Holds what the operator decided to trust: CSCA certificates (self-signed), CSCA link
 certificates (a new CSCA key certified by the previous one, §5.1.1), certificates taken from
-ICAO master lists (§8: CMS SignedData, eContentType id-icao-cscaMasterList, whose signer must
+ICAO master lists (§8: CMS SignedData, eContentType id-icao-cscaMasterList, read by
+``reader.lds.cms`` and its signer checked by ``verify.cms`` as EF.SOD's is; the signer must
 chain to a CSCA inside the list or already trusted) and CRLs (§7.1.3, signature checked
 against the issuing CSCA). Lookups go by authority key identifier first, issuer name second
 (a CSCA rollover keeps the name and changes the key).
