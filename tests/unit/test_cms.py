@@ -18,6 +18,8 @@ from asn1crypto import parser
 from cryptography import x509 as pyca_x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures import pki
 from fixtures import sod as sod_build
@@ -346,3 +348,41 @@ def test_reader_bounds_and_refusals_are_parse_errors() -> None:
     detached = _rebuilt(sod_build.build_sod(DGS, pki.document_signer("p256")), detach)
     with pytest.raises(ParseError, match="detached"):
         parse_signed_data(bytes(parser.parse(detached)[4]))
+
+
+_SOD = sod_build.build_sod(DGS, pki.document_signer("p256"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(_SOD) - 1),
+            st.integers(min_value=0, max_value=255),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_changed_bytes_give_a_parse_error_or_a_check_with_its_failures(
+    edits: list[tuple[int, int]],
+) -> None:
+    data = bytearray(_SOD)
+    for position, value in edits:
+        data[position] = value
+    try:
+        signed = parse_sod(bytes(data)).signed_data
+    except ParseError:
+        return
+    check = cms.check_signer(
+        signed, content_types=LDS_TYPES, type_name="ldsSecurityObject", content_name="LDS"
+    )
+    if bytes(data) != _SOD and check.ok:
+        # Only bytes outside what the signature and the digest cover may change unnoticed.
+        assert check.content == parse_sod(_SOD).econtent
+        assert check.signer_info.signed_attrs == parse_sod(_SOD).signer_info.signed_attrs
+    if check.failures:
+        with pytest.raises(cms.CmsError):
+            check.require()
+    else:
+        assert check.require() is check.signer
