@@ -148,6 +148,15 @@ HASH_NAMES: dict[str, str] = {
     "2.16.840.1.101.3.4.2.3": "sha512",
 }
 HASH_OIDS: dict[str, str] = {name: oid for oid, name in HASH_NAMES.items()}
+# ISO/IEC 10118-3 hash identifiers, as the ISO/IEC 9796-2 trailer 'xxCC' of an active
+# authentication signature carries them (9303-11 §6.1.2): hash name -> identifier byte.
+ISO9796_HASH_IDS: dict[str, int] = {
+    "sha1": 0x33,
+    "sha224": 0x38,
+    "sha256": 0x34,
+    "sha384": 0x36,
+    "sha512": 0x35,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Signature algorithms

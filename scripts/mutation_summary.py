@@ -13,6 +13,8 @@ LINE = re.compile(
     r"^\s*(?P<module>[\w.]+?)\.x(?:ǁ(?P<cls>\w+)ǁ)?_?(?P<fn>\w+?)__mutmut_(?P<n>\d+):"
     r" (?P<status>.+)$"
 )
+# The modules passive authentication spans besides verify/passive*.py.
+_PASSIVE = ("verify.cms", "verify.dsc_chain", "verify.times")
 
 
 def main() -> int:
@@ -33,6 +35,9 @@ def main() -> int:
     pace = [m for m in counts if m.startswith("reader.pace")]
     if len(pace) > 1:  # the PACE modules together, as the quality target names them
         rows["reader.pace* (all)"] = sum((counts[m] for m in pace), Counter())
+    passive = [m for m in counts if m in _PASSIVE or m.startswith("verify.passive")]
+    if len(passive) > 1:  # passive authentication together, as it was one module before
+        rows["passive auth (all)"] = sum((counts[m] for m in passive), Counter())
     for module in sorted(rows):
         c = rows[module]
         killed = c["killed"] + c["timeout"]

@@ -16,11 +16,11 @@ from reader.errors import ParseError, UnsupportedError
 from reader.lds.dg15 import parse_dg15
 from reader.lds.public_key import PublicKeyInfo
 from reader.lds.security_infos import parse_dg14
-from reader.oids import ecdsa_hash
+from reader.oids import ISO9796_HASH_IDS, ecdsa_hash
 from verify import signatures
 
-# ISO/IEC 10118-3 hash identifiers used in the two-byte trailer xxCC.
-_TRAILER_HASHES = {0x33: "sha1", 0x38: "sha224", 0x34: "sha256", 0x36: "sha384", 0x35: "sha512"}
+# The hash identifiers of the two-byte trailer xxCC (the registry's), by byte.
+_TRAILER_HASHES = {byte: name for name, byte in ISO9796_HASH_IDS.items()}
 _MAX_SIGNATURE = 1100
 
 

@@ -16,233 +16,69 @@ Steps, each reported separately so a desk can tell "not yet configured" from "fo
 "verified" means anchored: a valid signature under a Document Signer that no installed CSCA
 anchors is "signer_not_trusted", whatever the caller later decides to do with it.
 
-Time and policy are arguments. A DSC expired at ``at`` but valid when the SOD was signed is a
-warning (normal for older cards), not a failure. Nothing here raises for "not genuine".
+The SignedData and signature steps are ``verify.cms`` (the signer check shared with master
+lists); the chain and issuing-state steps are ``verify.dsc_chain``; the record answered is
+``verify.passive_result``. Time and policy are arguments. A DSC expired at ``at`` but valid
+when the SOD was signed is a warning (normal for older cards), not a failure. Nothing here
+raises for "not genuine".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
 
-from asn1crypto import x509
-
-from reader.errors import ParseError, UnsupportedError
-from reader.lds.dg1 import parse_dg1
+from reader.errors import ParseError
 from reader.lds.sod import LEGACY_ECONTENT_TYPES, OID_LDS_SECURITY_OBJECT, SOD, parse_sod
-from verify import signatures
-from verify.issuing_state import country_of_issuing_state, country_of_name
-from verify.signatures import ASN1_ERRORS
-from verify.trust import TrustedCertificate, TrustStore, describe_name
+from verify import cms, signatures
+from verify.cms import SignatureStatus
+from verify.dsc_chain import (
+    check_chain,
+    country_of,
+    issuing_state_mismatch,
+    issuing_state_of,
+    key_description,
+    summarise_signer,
+)
+from verify.passive_result import (
+    Algorithms,
+    ChainCheck,
+    ChainStatus,
+    FileHash,
+    Finding,
+    HashStatus,
+    PassiveAuthResult,
+    Policy,
+    SignatureCheck,
+    SignedDataCheck,
+    SignerSummary,
+    Status,
+)
+from verify.times import aware
+from verify.trust import TrustStore
 
-Status = Literal["verified", "signer_not_trusted", "invalid", "malformed", "unsupported"]
-HashStatus = Literal["ok", "mismatch", "not_in_sod", "not_checked"]
-SignatureStatus = Literal["valid", "invalid", "unsupported", "not_checked"]
-ChainStatus = Literal[
-    "anchored",
-    "no_trust_anchor",
-    "expired",
-    "not_yet_valid",
-    "revoked",
-    "bad_chain_signature",
-    "issuing_state_mismatch",
-    "unsupported",
-    "not_checked",
+__all__ = [
+    "Algorithms",
+    "ChainCheck",
+    "ChainStatus",
+    "FileHash",
+    "Finding",
+    "HashStatus",
+    "PassiveAuthResult",
+    "Policy",
+    "SignatureCheck",
+    "SignatureStatus",
+    "SignedDataCheck",
+    "SignerSummary",
+    "Status",
+    "passive_authentication",
 ]
+
 _DG_NAME = re.compile(r"^DG([1-9]|1[0-6])$")
 _NOT_HASHED = ("COM", "SOD", "CardAccess", "CardSecurity", "ATR", "ATS")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Policy:
-    """What passive authentication accepts; the defaults are the safe choice."""
-
-    accept_sha1: bool = False  # SHA-1 anywhere makes the result "unsupported"
-    accept_expired_signer: bool = True  # DSC expired at ``at`` but valid at signing: a warning
-    strict_structure: bool = True  # anomalies in unsigned SOD fields make it "malformed"
-    weak_rsa_bits: int = 2048  # RSA keys shorter than this give a warning
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """A warning: a machine-readable ``code`` and a sentence for the operator."""
-
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileHash:
-    file: str  # "DG1" ...
-    data_group: int
-    status: HashStatus
-    expected: bytes | None = None  # from the SOD
-    actual: bytes | None = None  # over the bytes read
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "status": self.status,
-            "expected": self.expected.hex() if self.expected is not None else None,
-            "actual": self.actual.hex() if self.actual is not None else None,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignedDataCheck:
-    econtent_type: str | None = None
-    econtent_type_ok: bool = False
-    content_type_attribute_ok: bool | None = None  # None: no signed attributes
-    message_digest_ok: bool | None = None  # None: no signed attributes or not computable
-    problems: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.econtent_type_ok
-            and self.content_type_attribute_ok is not False
-            and self.message_digest_ok is not False
-            and not self.problems
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "econtent_type": self.econtent_type,
-            "econtent_type_ok": self.econtent_type_ok,
-            "content_type_attribute_ok": self.content_type_attribute_ok,
-            "message_digest_ok": self.message_digest_ok,
-            "problems": list(self.problems),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignatureCheck:
-    status: SignatureStatus = "not_checked"
-    algorithm: str | None = None
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "algorithm": self.algorithm, "detail": self.detail}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignerSummary:
-    """The Document Signer certificate, as shown to the operator."""
-
-    subject: str
-    issuer: str
-    serial_number: str  # hex
-    not_before: datetime
-    not_after: datetime
-    public_key: str  # e.g. "EC brainpoolp512r1", "RSA-3072"
-    der: bytes = field(repr=False)
-    authority_key_identifier: str | None = None  # hex: which CSCA key signed the DSC
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "serial_number": self.serial_number,
-            "not_before": self.not_before.isoformat(),
-            "not_after": self.not_after.isoformat(),
-            "public_key": self.public_key,
-            "authority_key_identifier": self.authority_key_identifier,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChainCheck:
-    status: ChainStatus = "not_checked"
-    anchor: str | None = None  # subject of the trusted CSCA
-    path: tuple[str, ...] = ()  # issuers above the DSC, anchor last
-    revocation_checked: bool = False
-    revoked_at: datetime | None = None
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "anchor": self.anchor,
-            "path": list(self.path),
-            "revocation_checked": self.revocation_checked,
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-            "detail": self.detail,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Algorithms:
-    data_group_hash: str | None = None
-    signer_digest: str | None = None
-    signature: str | None = None
-    signer_key: str | None = None
-    csca_key: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "data_group_hash": self.data_group_hash,
-            "signer_digest": self.signer_digest,
-            "signature": self.signature,
-            "signer_key": self.signer_key,
-            "csca_key": self.csca_key,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PassiveAuthResult:
-    """The verdict (``status``, ``reason``) and every check behind it."""
-
-    status: Status
-    reason: str
-    checked_at: datetime
-    files: tuple[FileHash, ...] = ()
-    signed_data: SignedDataCheck = field(default_factory=SignedDataCheck)
-    signature: SignatureCheck = field(default_factory=SignatureCheck)
-    signer: SignerSummary | None = None
-    chain: ChainCheck = field(default_factory=ChainCheck)
-    algorithms: Algorithms = field(default_factory=Algorithms)
-    signing_time: datetime | None = None
-    warnings: tuple[Finding, ...] = ()
-    issuing_state: str | None = None  # from DG1, e.g. "VNM"
-
-    @property
-    def verified(self) -> bool:
-        return self.status == "verified"
-
-    @property
-    def failed_files(self) -> tuple[str, ...]:
-        return tuple(f.file for f in self.files if f.status in ("mismatch", "not_in_sod"))
-
-    def file(self, name: str) -> FileHash | None:
-        for item in self.files:
-            if item.file == name:
-                return item
-        return None
-
-    def has_warning(self, code: str) -> bool:
-        return any(w.code == code for w in self.warnings)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "reason": self.reason,
-            "checked_at": self.checked_at.isoformat(),
-            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
-            "issuing_state": self.issuing_state,
-            "files": [f.to_json() for f in self.files],
-            "signed_data": self.signed_data.to_json(),
-            "signature": self.signature.to_json(),
-            "signer": self.signer.to_json() if self.signer else None,
-            "chain": self.chain.to_json(),
-            "algorithms": self.algorithms.to_json(),
-            "warnings": [w.to_json() for w in self.warnings],
-        }
+_LDS_CONTENT_TYPES = (OID_LDS_SECURITY_OBJECT, *LEGACY_ECONTENT_TYPES)
+_DEFAULT_POLICY = Policy()
 
 
 def passive_authentication(
@@ -250,18 +86,18 @@ def passive_authentication(
     trust: TrustStore,
     *,
     at: datetime,
-    policy: Policy = Policy(),
+    policy: Policy = _DEFAULT_POLICY,
     issuing_state: str | None = None,
 ) -> PassiveAuthResult:
     """Passive authentication of ``files`` ("SOD", "DG1".."DG16", ...) at time ``at``.
 
     ``issuing_state`` (ICAO code, e.g. "VNM") defaults to the one in DG1; the chain must end
     at a CSCA of that state."""
-    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    at = aware(at)
     warnings: list[Finding] = []
     if issuing_state is None:
-        issuing_state = _issuing_state(files.get("DG1"), warnings)
-    country = _country(issuing_state, warnings)
+        issuing_state = issuing_state_of(files.get("DG1"), warnings)
+    country = country_of(issuing_state, warnings)
     raw_sod = files.get("SOD")
     if raw_sod is None:
         return PassiveAuthResult(status="malformed", reason="EF.SOD was not read", checked_at=at)
@@ -292,13 +128,20 @@ def passive_authentication(
         warnings.append(
             Finding(code="several_signers", message="EF.SOD has several SignerInfos; first used")
         )
-    signed_data = _check_signed_data(sod, unsupported)
+    check = cms.check_signer(
+        sod.signed_data,
+        content_types=_LDS_CONTENT_TYPES,
+        type_name="ldsSecurityObject",
+        content_name="LDS security object",
+    )
+    signed_data = _signed_data_check(check)
+    unsupported.extend(f.reason for f in check.failures if isinstance(f, cms.CmsUnsupportedError))
 
     algorithms: dict[str, str | None] = {
         "data_group_hash": sod.hash_name or sod.hash_algorithm,
         "signer_digest": signer_info.digest_name or signer_info.digest_algorithm,
     }
-    dsc = _find_signer_certificate(sod)
+    dsc = check.signer
     if dsc is None:
         return _finish(
             status="malformed",
@@ -310,17 +153,18 @@ def passive_authentication(
             warnings=warnings,
             algorithms=algorithms,
         )
-    signer = _summarise(dsc)
+    signer = summarise_signer(dsc)
 
-    signature, key = _check_signature(sod, dsc, unsupported)
+    signature = _signature_check(check)
+    key = check.key
     algorithms["signature"] = signature.algorithm
     algorithms["signer_key"] = key.description if key is not None else None
     if key is not None and key.kind == "rsa" and key.bits < policy.weak_rsa_bits:
         warnings.append(Finding(code="weak_rsa", message=f"Document Signer key is RSA-{key.bits}"))
 
     chain_build = trust.build_chain(dsc, country=country)
-    mismatch = _issuing_state_mismatch(dsc, chain_build.status, trust, issuing_state, country)
-    chain = _check_chain(
+    mismatch = issuing_state_mismatch(dsc, chain_build.status, trust, issuing_state, country)
+    chain = check_chain(
         dsc,
         chain_build.status,
         chain_build.path,
@@ -334,7 +178,7 @@ def passive_authentication(
     if mismatch:
         chain = ChainCheck(status="issuing_state_mismatch", detail=mismatch)
     if chain_build.path:
-        anchor_key = _key_description(chain_build.path[-1])
+        anchor_key = key_description(chain_build.path[-1])
         algorithms["csca_key"] = anchor_key
         if anchor_key.startswith("RSA-") and int(anchor_key[4:]) < policy.weak_rsa_bits:
             warnings.append(Finding(code="weak_rsa", message=f"CSCA key is {anchor_key}"))
@@ -369,69 +213,43 @@ def passive_authentication(
     )
 
 
-def _issuing_state(dg1: bytes | None, warnings: list[Finding]) -> str | None:
-    if dg1 is None:
-        warnings.append(
-            Finding(
-                code="issuing_state_not_checked",
-                message="DG1 was not read: the CSCA could not be tied to the issuing state",
-            )
-        )
-        return None
-    try:
-        return parse_dg1(dg1).issuing_state
-    except ParseError as exc:
-        warnings.append(
-            Finding(
-                code="issuing_state_not_checked",
-                message=f"DG1 does not parse ({exc.reason}): the CSCA could not be tied to "
-                "the issuing state",
-            )
-        )
-        return None
+def _signed_data_check(check: cms.SignerCheck) -> SignedDataCheck:
+    """The eContentType and signed-attribute steps of the CMS check, as the result shows them."""
+    return SignedDataCheck(
+        econtent_type=check.content_type,
+        econtent_type_ok=check.econtent_type_ok,
+        content_type_attribute_ok=check.content_type_ok,
+        message_digest_ok=check.message_digest_ok,
+        problems=tuple(
+            failure.reason
+            for failure in check.failures
+            if isinstance(failure, cms.ContentTypeError | cms.MessageDigestError)
+        ),
+    )
 
 
-def _country(issuing_state: str | None, warnings: list[Finding]) -> str | None:
-    if issuing_state is None:
-        return None
-    country = country_of_issuing_state(issuing_state)
-    if country is None:
-        warnings.append(
-            Finding(
-                code="issuing_state_not_checked",
-                message=f"issuing state {issuing_state!r} is not a country code: the CSCA "
-                "could not be tied to it",
-            )
+def _signature_check(check: cms.SignerCheck) -> SignatureCheck:
+    """The signature step of the CMS check, as the result shows it."""
+    algorithm = (
+        check.algorithm.description
+        if check.algorithm is not None
+        else check.signer_info.signature_algorithm
+    )
+    if check.signature == "unsupported":
+        # The signature is the last step: its failure is the last one.
+        return SignatureCheck(
+            status="unsupported", algorithm=algorithm, detail=check.failures[-1].detail
         )
-    return country
-
-
-def _issuing_state_mismatch(
-    dsc: x509.Certificate,
-    status: str,
-    trust: TrustStore,
-    issuing_state: str | None,
-    country: str | None,
-) -> str:
-    """Why the signer does not belong to the issuing state ("" when it does, or when the
-    issuing state is unknown)."""
-    if country is None:
-        return ""
-    signer_country = country_of_name(dsc.subject)
-    if signer_country is not None and signer_country != country:
-        return (
-            f"the Document Signer is of {signer_country}, but the document's issuing state "
-            f"is {issuing_state} ({country})"
+    if check.signature == "valid" and check.key is not None:
+        return SignatureCheck(
+            status="valid",
+            algorithm=algorithm,
+            detail=f"verified with {check.key.description} ({check.key.backend})",
         )
-    if status == "anchored":
-        return ""
-    elsewhere = trust.build_chain(dsc)
-    if elsewhere.status != "anchored":
-        return ""
-    anchor = elsewhere.path[-1]
-    return (
-        f"the Document Signer chains to {anchor.subject} ({anchor.country or 'no country'}), "
-        f"not to a CSCA of the issuing state {issuing_state} ({country})"
+    return SignatureCheck(
+        status="invalid",
+        algorithm=algorithm,
+        detail="the SignerInfo signature does not verify under the DSC key",
     )
 
 
@@ -502,220 +320,6 @@ def _hash_files(sod: SOD, read: dict[int, bytes], unsupported: list[str]) -> tup
     return tuple(results)
 
 
-def _check_signed_data(sod: SOD, unsupported: list[str]) -> SignedDataCheck:
-    info = sod.signer_info
-    problems: list[str] = []
-    type_ok = sod.econtent_type == OID_LDS_SECURITY_OBJECT or (
-        sod.econtent_type in LEGACY_ECONTENT_TYPES
-    )
-    if not type_ok:
-        problems.append(f"eContentType {sod.econtent_type} is not ldsSecurityObject")
-    content_type_ok: bool | None = None
-    digest_ok: bool | None = None
-    if info.signed_attrs is not None:
-        content_type_ok = info.content_type == sod.econtent_type
-        if not content_type_ok:
-            problems.append("signed contentType attribute differs from the eContentType")
-        if info.message_digest is None:
-            digest_ok = False
-            problems.append("no messageDigest signed attribute")
-        elif info.digest_name is None:
-            unsupported.append(f"SignerInfo digest algorithm {info.digest_algorithm}")
-        else:
-            digest_ok = signatures.digest(info.digest_name, sod.econtent) == info.message_digest
-            if not digest_ok:
-                problems.append("messageDigest does not match the LDS security object")
-    return SignedDataCheck(
-        econtent_type=sod.econtent_type,
-        econtent_type_ok=type_ok,
-        content_type_attribute_ok=content_type_ok,
-        message_digest_ok=digest_ok,
-        problems=tuple(problems),
-    )
-
-
-def _find_signer_certificate(sod: SOD) -> x509.Certificate | None:
-    info = sod.signer_info
-    for der in sod.certificates:
-        try:
-            cert = x509.Certificate.load(der)
-            _ = cert.native  # parse every field now: asn1crypto is lazy and fails late
-            if info.sid_kind == "issuer_and_serial_number":
-                if cert.issuer.dump() == info.issuer and cert.serial_number == info.serial_number:
-                    return cert
-            elif cert.key_identifier == info.subject_key_identifier:
-                return cert
-        except ASN1_ERRORS:
-            continue
-    return None
-
-
-def _summarise(cert: x509.Certificate) -> SignerSummary:
-    validity = cert["tbs_certificate"]["validity"]
-    try:
-        key = signatures.load_public_key(cert.public_key.dump()).description
-    except (ParseError, UnsupportedError) as exc:
-        key = f"unusable key ({exc})"
-    return SignerSummary(
-        subject=describe_name(cert.subject),
-        issuer=describe_name(cert.issuer),
-        serial_number=format(cert.serial_number, "x"),
-        not_before=_aware(validity["not_before"].native),
-        not_after=_aware(validity["not_after"].native),
-        public_key=key,
-        der=bytes(cert.dump()),
-        authority_key_identifier=_aki_hex(cert),
-    )
-
-
-def _aki_hex(cert: x509.Certificate) -> str | None:
-    try:
-        aki = cert.authority_key_identifier
-    except ASN1_ERRORS:
-        return None
-    return bytes(aki).hex() if aki else None
-
-
-def _check_signature(
-    sod: SOD, cert: x509.Certificate, unsupported: list[str]
-) -> tuple[SignatureCheck, signatures.PublicKey | None]:
-    info = sod.signer_info
-    try:
-        algorithm = signatures.signature_algorithm(
-            info.signature_algorithm, info.signature_parameters, digest_name=info.digest_name
-        )
-    except (UnsupportedError, ParseError) as exc:
-        unsupported.append(f"signature algorithm: {exc}")
-        return SignatureCheck(
-            status="unsupported", algorithm=info.signature_algorithm, detail=str(exc)
-        ), None
-    try:
-        key = signatures.load_public_key(cert.public_key.dump())
-    except (UnsupportedError, ParseError) as exc:
-        unsupported.append(f"signer key: {exc}")
-        return SignatureCheck(
-            status="unsupported", algorithm=algorithm.description, detail=str(exc)
-        ), None
-    signed = info.signed_attrs if info.signed_attrs is not None else sod.econtent
-    try:
-        ok = signatures.verify(key, info.signature, signed, algorithm)
-    except UnsupportedError as exc:
-        unsupported.append(f"signature: {exc}")
-        return SignatureCheck(
-            status="unsupported", algorithm=algorithm.description, detail=str(exc)
-        ), key
-    if ok:
-        return SignatureCheck(
-            status="valid",
-            algorithm=algorithm.description,
-            detail=f"verified with {key.description} ({key.backend})",
-        ), key
-    return SignatureCheck(
-        status="invalid",
-        algorithm=algorithm.description,
-        detail="the SignerInfo signature does not verify under the DSC key",
-    ), key
-
-
-def _check_chain(
-    dsc: x509.Certificate,
-    status: str,
-    path: tuple[TrustedCertificate, ...],
-    detail: str,
-    trust: TrustStore,
-    *,
-    signing_time: datetime | None,
-    at: datetime,
-    policy: Policy,
-    warnings: list[Finding],
-) -> ChainCheck:
-    validity = dsc["tbs_certificate"]["validity"]
-    not_before = _aware(validity["not_before"].native)
-    not_after = _aware(validity["not_after"].native)
-    signed = _aware(signing_time) if signing_time is not None else None
-    if signed is not None and signed > at:
-        warnings.append(
-            Finding(
-                code="signing_time_in_future",
-                message=f"SOD signing time {signed.date()} is after {at.date()}",
-            )
-        )
-    if status != "anchored":
-        if signed is not None and not not_before <= signed <= not_after:
-            warnings.append(
-                Finding(
-                    code="dsc_not_valid_at_signing",
-                    message="the DSC was not valid when the SOD was signed",
-                )
-            )
-        chain_status: ChainStatus = (
-            "unsupported"
-            if status == "unsupported"
-            else ("bad_chain_signature" if status == "bad_chain_signature" else "no_trust_anchor")
-        )
-        return ChainCheck(status=chain_status, detail=detail)
-
-    names = tuple(cert.subject for cert in path)
-    anchor = path[-1].subject
-
-    def result(state: ChainStatus, text: str = "", **extra: Any) -> ChainCheck:
-        return ChainCheck(status=state, anchor=anchor, path=names, detail=text, **extra)
-
-    # The DSC must have been valid when it signed; after that it may expire (ICAO 9303-12
-    # §5: a document outlives its signer's certificate).
-    if signed is not None:
-        if signed < not_before:
-            return result("not_yet_valid", "the SOD was signed before the DSC became valid")
-        if signed > not_after:
-            return result("expired", "the SOD was signed after the DSC expired")
-    if at < not_before:
-        return result("not_yet_valid", f"the DSC is valid only from {not_before.date()}")
-    if at > not_after:
-        if not policy.accept_expired_signer:
-            return result("expired", f"the DSC expired on {not_after.date()}")
-        when = f", the SOD was signed on {signed.date()}" if signed else ""
-        warnings.append(
-            Finding(
-                code="dsc_expired",
-                message=f"the Document Signer certificate expired on {not_after.date()}{when}; "
-                "normal for older cards, not a forgery",
-            )
-        )
-    reference = signed or at
-    for cert in path:
-        if reference < cert.not_before:
-            return result("not_yet_valid", f"CSCA {cert.subject} not yet valid at signing")
-        if reference > cert.not_after:
-            return result("expired", f"CSCA {cert.subject} had expired at signing")
-        if at > cert.not_after:
-            warnings.append(
-                Finding(
-                    code="csca_expired",
-                    message=f"CSCA {cert.subject} expired on {cert.not_after.date()}",
-                )
-            )
-
-    issuer = path[0]
-    crls = trust.crls_for(issuer)
-    revoked_at = trust.revocation(issuer, dsc.serial_number)
-    if revoked_at is not None:
-        return result(
-            "revoked",
-            f"the DSC is on the CRL of {issuer.subject}",
-            revocation_checked=True,
-            revoked_at=revoked_at,
-        )
-    for entry in crls:
-        if entry.next_update is not None and entry.next_update < at:
-            warnings.append(
-                Finding(
-                    code="crl_outdated",
-                    message=f"the CRL of {entry.issuer} is past its next update",
-                )
-            )
-    return result("anchored", revocation_checked=bool(crls))
-
-
 def _verdict(
     files: tuple[FileHash, ...],
     signed_data: SignedDataCheck,
@@ -759,14 +363,3 @@ def _uses_sha1(sod: SOD, signature_algorithm: str | None) -> str:
     if signature_algorithm and "sha1" in signature_algorithm:
         uses.append("signature")
     return ", ".join(uses)
-
-
-def _key_description(cert: TrustedCertificate) -> str:
-    try:
-        return signatures.load_public_key(cert.certificate.public_key.dump()).description
-    except (ParseError, UnsupportedError):
-        return "unknown"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -40,9 +40,10 @@ from reader.lds.public_key import (
 )
 
 HashName = Literal["sha1", "sha224", "sha256", "sha384", "sha512"]
-HASH_NAMES: tuple[str, ...] = ("sha1", "sha224", "sha256", "sha384", "sha512")
+HASH_NAMES: tuple[str, ...] = tuple(oids.HASH_OIDS)  # the hashes of the registry, by name
 
-_CRYPTO_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+# The one table from a hash name to pyca/cryptography's hash (the test PKI signs with it too).
+_PYCA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
     "sha256": hashes.SHA256,
@@ -311,7 +312,7 @@ def verify(
 
 
 def verify_rsa_pkcs1(key: PublicKey, signature: bytes, message: bytes, hash_name: str) -> bool:
-    hash_cls = _hash_class(hash_name)
+    hash_cls = hash_class(hash_name)
     try:
         key.key.verify(signature, message, padding.PKCS1v15(), hash_cls())
     except (InvalidSignature, ValueError):
@@ -328,8 +329,8 @@ def verify_rsa_pss(
     mgf_hash: str | None = None,
     salt_length: int | None = None,
 ) -> bool:
-    hash_cls = _hash_class(hash_name)
-    mgf_cls = _hash_class(mgf_hash or hash_name)
+    hash_cls = hash_class(hash_name)
+    mgf_cls = hash_class(mgf_hash or hash_name)
     salt = salt_length if salt_length is not None else hash_cls().digest_size
     pad = padding.PSS(mgf=padding.MGF1(mgf_cls()), salt_length=salt)
     try:
@@ -356,7 +357,7 @@ def verify_ecdsa(
     r, s = values
     message_digest = message if prehashed else digest(hash_name, message)
     if key.backend == "cryptography":
-        hash_cls = _hash_class(hash_name)
+        hash_cls = hash_class(hash_name)
         if len(message_digest) != hash_cls().digest_size:
             return False
         try:
@@ -413,8 +414,9 @@ def _strict_der_sequence(signature: bytes) -> bool:
     return len(parsed.dump()) == len(signature)
 
 
-def _hash_class(hash_name: str) -> type[hashes.HashAlgorithm]:
+def hash_class(hash_name: str) -> type[hashes.HashAlgorithm]:
+    """pyca/cryptography's hash for ``"sha256"`` and the other registry names."""
     try:
-        return _CRYPTO_HASHES[hash_name]
+        return _PYCA_HASHES[hash_name]
     except KeyError:
         raise UnsupportedAlgorithmError(f"unsupported hash {hash_name}") from None

@@ -2,7 +2,8 @@
 
 Holds what the operator decided to trust: CSCA certificates (self-signed), CSCA link
 certificates (a new CSCA key certified by the previous one, §5.1.1), certificates taken from
-ICAO master lists (§8: CMS SignedData, eContentType id-icao-cscaMasterList, whose signer must
+ICAO master lists (§8: CMS SignedData, eContentType id-icao-cscaMasterList, read by
+``reader.lds.cms`` and its signer checked by ``verify.cms`` as EF.SOD's is; the signer must
 chain to a CSCA inside the list or already trusted) and CRLs (§7.1.3, signature checked
 against the issuing CSCA). Lookups go by authority key identifier first, issuer name second
 (a CSCA rollover keeps the name and changes the key).
@@ -21,22 +22,26 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from asn1crypto import cms, core, crl, pem, x509
+from asn1crypto import core, crl, pem, x509
 
 from reader import oids
 from reader.errors import ParseError, UnsupportedError
-from verify import signatures
+from reader.lds.cms import SignedData, parse_signed_data
+from verify import cms, signatures
 from verify.issuing_state import country_of_name
 from verify.signatures import ASN1_ERRORS
+from verify.times import aware as _aware
+from verify.times import validity
 
 OID_CSCA_MASTER_LIST = oids.ID_CSCA_MASTER_LIST
 OID_MASTER_LIST_SIGNER_EKU = oids.ID_MASTER_LIST_SIGNER_EKU
 MAX_MASTER_LIST_BYTES = 16 << 20
 MAX_MASTER_LIST_CERTIFICATES = 5000
+MAX_MASTER_LIST_SIGNER_CERTIFICATES = 16  # SignedData.certificates: the signer and its chain
 MAX_CHAIN_DEPTH = 4
 CERT_SUFFIXES = (".der", ".pem", ".crt", ".cer", ".cert", ".cacert")
 MASTER_LIST_SUFFIXES = (".ml", ".mls")
@@ -216,10 +221,6 @@ def _fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _to_der_list(data: bytes) -> list[bytes]:
     if pem.detect(data):
         return [der for _, _, der in pem.unarmor(data, multiple=True)]
@@ -313,9 +314,7 @@ class TrustStore:
             subject = tbs["subject"]
             issuer = tbs["issuer"]
             ski, aki = certificate_key_identifiers(cert)
-            validity = tbs["validity"]
-            not_before = _aware(validity["not_before"].native)
-            not_after = _aware(validity["not_after"].native)
+            not_before, not_after = validity(cert)
             serial = int(tbs["serial_number"].native)
             is_ca = _is_ca(cert)
             subject_der = bytes(subject.dump())
@@ -574,11 +573,11 @@ class TrustStore:
                 signed=False,
             )
         try:
-            parsed = _parse_master_list(bytes(data))
+            signed = _parse_master_list(bytes(data))
         except _Refused as exc:
             return MasterListReport(accepted=False, message=f"master list refused: {exc}")
         warnings: list[str] = []
-        signer_cert, signer_problem = _check_cms_signer(parsed)
+        check, signer_cert, signer_problem = _check_master_list_signer(signed)
         if signer_cert is None:
             return MasterListReport(
                 accepted=False, message=f"master list refused: {signer_problem}"
@@ -588,8 +587,14 @@ class TrustStore:
             return MasterListReport(
                 accepted=False, signer=signer_name, message=f"master list refused: {signer_problem}"
             )
+        try:
+            certificates = _master_list_certificates(signed.econtent)
+        except _Refused as exc:
+            return MasterListReport(
+                accepted=False, signer=signer_name, message=f"master list refused: {exc}"
+            )
 
-        candidates, _ = self._candidates(parsed.certificates)
+        candidates, _ = self._candidates(certificates)
         scratch = self.copy()
         for entry in candidates:
             scratch._certs.setdefault(entry.fingerprint, entry)
@@ -601,18 +606,17 @@ class TrustStore:
                 message="master list refused: its signer does not chain to a CSCA in the list "
                 f"or the store ({chain.status}: {chain.detail})",
             )
-        if at is not None:
-            validity = signer_cert["tbs_certificate"]["validity"]
-            if not (
-                _aware(validity["not_before"].native) <= at <= _aware(validity["not_after"].native)
-            ):
-                warnings.append("master-list signer certificate not valid at the check time")
+        not_before, not_after = validity(signer_cert)
+        if at is not None and not not_before <= at <= not_after:
+            warnings.append("master-list signer certificate not valid at the check time")
+        if check.signed_within_validity is False:
+            warnings.append("master-list signer certificate not valid at the signing time")
         eku = signer_cert.extended_key_usage_value
         if eku is None or OID_MASTER_LIST_SIGNER_EKU not in [e.dotted for e in eku]:
             warnings.append("master-list signer lacks the id-icao-cscaMasterListSigningKey usage")
 
         return self._load_certificates(
-            parsed.certificates, signer=signer_name, warnings=warnings, signed=True
+            certificates, signer=signer_name, warnings=warnings, signed=True
         )
 
     def _candidates(
@@ -713,21 +717,11 @@ class TrustStore:
         return written
 
 
-# -- CMS handling for master lists ----------------------------------------------------------
+# -- master lists as CMS -------------------------------------------------------------------
 
 
 class _Refused(Exception):
     pass
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _SignedContent:
-    econtent: bytes
-    econtent_type: str
-    certificates: tuple[bytes, ...]
-    embedded: tuple[x509.Certificate, ...]
-    signer_info: cms.SignerInfo
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _parse_unsigned_master_list(data: bytes) -> tuple[bytes, ...] | None:
@@ -749,106 +743,55 @@ def _parse_unsigned_master_list(data: bytes) -> tuple[bytes, ...] | None:
         return None
 
 
-def _parse_master_list(data: bytes) -> _SignedContent:
+def _parse_master_list(data: bytes) -> SignedData:
+    """The SignedData of a master list (its content not yet read: that waits for the signer
+    check). Refused when it is too large, not SignedData, or not signed by exactly one."""
     if len(data) > MAX_MASTER_LIST_BYTES:
         raise _Refused(f"larger than {MAX_MASTER_LIST_BYTES} bytes")
     try:
         if pem.detect(data):
             data = pem.unarmor(data)[2]
-        info = cms.ContentInfo.load(data, strict=False)
-        if info["content_type"].dotted != oids.ID_SIGNED_DATA:
-            raise _Refused("not a CMS SignedData")
-        signed = info["content"]
-        encap = signed["encap_content_info"]
-        econtent_type = encap["content_type"].dotted
-        if econtent_type != OID_CSCA_MASTER_LIST:
-            raise _Refused(f"eContentType is {econtent_type}, not id-icao-cscaMasterList")
-        content = encap["content"]
-        if content is None or isinstance(content, core.Void):
-            raise _Refused("no encapsulated content")
-        econtent = bytes(content)
+        signed = parse_signed_data(data, max_certificates=MAX_MASTER_LIST_SIGNER_CERTIFICATES)
+    except ParseError as exc:
+        raise _Refused(f"does not parse as a CMS master list: {exc}") from None
+    except ASN1_ERRORS as exc:  # the PEM armour
+        raise _Refused(f"does not parse as a CMS master list: {str(exc)[:120]}") from None
+    if len(signed.signer_infos) != 1:
+        raise _Refused(f"{len(signed.signer_infos)} SignerInfos, expected one")
+    return signed
+
+
+def _master_list_certificates(econtent: bytes) -> tuple[bytes, ...]:
+    """The certificates of the (signed) ``CscaMasterList`` content, as DER."""
+    try:
         master = CscaMasterList.load(econtent, strict=True)
         cert_list = master["cert_list"]
         if len(cert_list) > MAX_MASTER_LIST_CERTIFICATES:
             raise _Refused(f"more than {MAX_MASTER_LIST_CERTIFICATES} certificates")
-        ders = tuple(bytes(cert.dump()) for cert in cert_list)
-        embedded: list[x509.Certificate] = []
-        if isinstance(signed["certificates"], cms.CertificateSet):
-            for choice in signed["certificates"]:
-                if choice.name == "certificate":
-                    embedded.append(choice.chosen)
-        infos = signed["signer_infos"]
-        if len(infos) != 1:
-            raise _Refused(f"{len(infos)} SignerInfos, expected one")
-        return _SignedContent(
-            econtent=econtent,
-            econtent_type=econtent_type,
-            certificates=ders,
-            embedded=tuple(embedded),
-            signer_info=infos[0],
-        )
-    except _Refused:
-        raise
+        return tuple(bytes(cert.dump()) for cert in cert_list)
     except ASN1_ERRORS as exc:
         raise _Refused(f"does not parse as a CMS master list: {str(exc)[:120]}") from None
 
 
-def _check_cms_signer(parsed: _SignedContent) -> tuple[x509.Certificate | None, str]:
-    """(signer certificate, problem); problem is "" when the signature verifies."""
-    info = parsed.signer_info
-    sid = info["sid"]
-    signer: x509.Certificate | None = None
-    for cert in parsed.embedded:
-        if sid.name == "issuer_and_serial_number":
-            if (
-                cert.issuer.dump() == sid.chosen["issuer"].dump()
-                and cert.serial_number == sid.chosen["serial_number"].native
-            ):
-                signer = cert
-        elif cert.key_identifier == sid.chosen.native:
-            signer = cert
-    if signer is None:
-        return None, "the signer certificate is not in the SignedData"
-    digest_oid = info["digest_algorithm"]["algorithm"].dotted
-    digest_name = signatures.hash_name_for_oid(digest_oid)
-    if digest_name is None:
-        return signer, f"unsupported digest algorithm {digest_oid}"
-    attrs = info["signed_attrs"]
-    if isinstance(attrs, cms.CMSAttributes) and attrs.contents is not None:
-        digest_value = content_type = None
-        for attr in attrs:
-            if attr["type"].dotted == oids.ID_MESSAGE_DIGEST:
-                digest_value = bytes(attr["values"][0].native)
-            elif attr["type"].dotted == oids.ID_CONTENT_TYPE:
-                content_type = attr["values"][0].dotted
-        if content_type != parsed.econtent_type:
-            return signer, "signed contentType attribute does not match the eContentType"
-        if digest_value != signatures.digest(digest_name, parsed.econtent):
-            return signer, "messageDigest does not match the content (the list was altered)"
-        contents = attrs.contents
-        signed_bytes = bytes(_set_header(len(contents))) + contents
-    else:
-        signed_bytes = parsed.econtent
-    sig_alg = info["signature_algorithm"]
+def _check_master_list_signer(
+    signed: SignedData,
+) -> tuple[cms.SignerCheck, x509.Certificate | None, str]:
+    """(the check, the signer certificate, the problem: "" when the signature holds)."""
+    check = cms.check_signer(
+        signed,
+        content_types=(OID_CSCA_MASTER_LIST,),
+        type_name="id-icao-cscaMasterList",
+        content_name="master list content (the list was altered)",
+    )
     try:
-        algorithm = signatures.signature_algorithm(
-            sig_alg["algorithm"].dotted, _params_der(sig_alg["parameters"]), digest_name=digest_name
-        )
-        ok = signatures.verify(
-            signer.public_key.dump(), bytes(info["signature"].native), signed_bytes, algorithm
-        )
-    except (UnsupportedError, ParseError) as exc:
-        return signer, f"cannot check the signature: {exc}"
-    if not ok:
-        return signer, "the signature of the master-list signer does not verify"
-    return signer, ""
-
-
-def _set_header(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([0x31, length])
-    size = (length.bit_length() + 7) // 8
-    return bytes([0x31, 0x80 | size]) + length.to_bytes(size, "big")
+        return check, check.require(), ""
+    except cms.SignatureError:
+        problem = "the signature of the master-list signer does not verify"
+    except cms.CmsUnsupportedError as exc:
+        problem = f"cannot check the signature: {exc.reason}"
+    except cms.CmsError as exc:
+        problem = exc.reason
+    return check, check.signer, problem
 
 
 def _subject_or_index(der: bytes, index: int) -> str:

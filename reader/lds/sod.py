@@ -2,10 +2,10 @@
 
 EF.SOD is tag '77' wrapping a CMS ``ContentInfo`` whose ``SignedData`` encapsulates an
 ``LDSSecurityObject`` (9303-10 Appendix D): a hash algorithm and one hash per data group.
-Parsing keeps every byte passive authentication needs exactly as the card stored it: the
-eContent octets (the messageDigest is computed over them), the signed attributes re-tagged as
-``SET OF`` (RFC 5652 §5.4: the signature covers that encoding, not the ``[0]`` one), the
-signature algorithm with its parameters, and the embedded certificates as DER.
+The SignedData is read by ``reader.lds.cms`` (the one CMS reader, shared with master lists),
+which keeps every byte passive authentication needs exactly as the card stored it; this
+module adds the tag '77' wrapper and the LDS security object. Checking the signer is
+``verify.cms``, called by passive authentication.
 
 Tolerated, because real documents do it: BER indefinite lengths, the legacy eContentType OIDs
 of early issuers, issuerAndSerialNumber or subjectKeyIdentifier as ``sid``, and bytes after
@@ -15,21 +15,23 @@ the structure (flagged in ``SOD.trailing_bytes``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from asn1crypto import algos, cms, core, parser
+from asn1crypto import algos, core, parser
 
 from reader import oids
 from reader.errors import ParseError
+from reader.lds.cms import MAX_CERTIFICATES as MAX_CERTIFICATES
+from reader.lds.cms import MAX_SIGNER_INFOS as MAX_SIGNER_INFOS
+from reader.lds.cms import SignedData as SignedData
+from reader.lds.cms import SignerInfo as SignerInfo  # EF.SOD's SignerInfo is CMS's
+from reader.lds.cms import parse_signed_data
 from reader.oids import HASH_NAMES as HASH_NAMES  # the hash OIDs live in reader.oids
 from reader.oids import HASH_OIDS as HASH_OIDS
 
 FILE = "SOD"
 MAX_SOD_BYTES = 1 << 20
 MAX_DATA_GROUP_HASHES = 16
-MAX_CERTIFICATES = 16
-MAX_SIGNER_INFOS = 8
 SOD_TAG = 0x77
 
 # The OIDs live in reader.oids; these names are kept for the modules that import them here.
@@ -70,27 +72,6 @@ class LDSSecurityObject(core.Sequence):  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SignerInfo:
-    """One CMS SignerInfo, with the signed attributes as the bytes the signature covers."""
-
-    version: int
-    sid_kind: Literal["issuer_and_serial_number", "subject_key_identifier"]
-    issuer: bytes | None  # DER of the issuer Name (issuerAndSerialNumber)
-    serial_number: int | None
-    subject_key_identifier: bytes | None
-    digest_algorithm: str  # dotted OID
-    digest_name: str | None  # "sha256" ... or None when unknown
-    signed_attrs: bytes | None  # DER, tagged SET (0x31): the bytes that were signed
-    content_type: str | None  # the contentType signed attribute (dotted OID)
-    message_digest: bytes | None
-    signing_time: datetime | None
-    signature_algorithm: str  # dotted OID
-    signature_parameters: bytes | None  # DER of the AlgorithmIdentifier parameters
-    digest_parameters: bytes | None = None  # digestAlgorithm parameters other than NULL
-    signature: bytes
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SOD:
     """A parsed EF.SOD; ``raw`` is the file exactly as read."""
 
@@ -113,6 +94,7 @@ class SOD:
     # digestAlgorithms, algorithm parameters). Tolerable in practice, but a verifier that
     # wants every byte of the SOD accounted for treats them as malformed.
     anomalies: tuple[str, ...] = field(default=())
+    signed_data: SignedData = field(repr=False)  # the CMS these fields come from
 
     @property
     def signer_info(self) -> SignerInfo:
@@ -157,27 +139,21 @@ def _parse(raw: bytes) -> SOD:
     if ci_len != len(contents):
         trailing += len(contents) - ci_len
         warnings.append(f"{len(contents) - ci_len} bytes after ContentInfo inside tag 77")
-    content_info = cms.ContentInfo.load(contents[:ci_len], strict=False)
-    content_type = content_info["content_type"].dotted
-    if content_type != oids.ID_SIGNED_DATA:
-        raise ParseError(f"ContentInfo is {content_type}, not signedData", offset=len(header))
-    signed = content_info["content"]
-    if not isinstance(signed, cms.SignedData):
-        raise ParseError("ContentInfo content is not SignedData", offset=len(header))
-
-    digest_algorithms = tuple(alg["algorithm"].dotted for alg in signed["digest_algorithms"])
-    encap = signed["encap_content_info"]
-    econtent_type = encap["content_type"].dotted
+    signed = parse_signed_data(
+        contents[:ci_len],
+        offset=len(header),
+        max_certificates=MAX_CERTIFICATES,
+        max_signer_infos=MAX_SIGNER_INFOS,
+    )
+    econtent_type = signed.econtent_type
     if econtent_type in LEGACY_ECONTENT_TYPES:
         warnings.append(
             f"legacy eContentType {econtent_type} ({LEGACY_ECONTENT_TYPES[econtent_type]})"
         )
     elif econtent_type != OID_LDS_SECURITY_OBJECT:
         warnings.append(f"unexpected eContentType {econtent_type}")
-    econtent_value = encap["content"]
-    if econtent_value is None or isinstance(econtent_value, core.Void):
-        raise ParseError("SignedData has no eContent (detached signature)")
-    econtent = _octets(econtent_value)
+    warnings.extend(signed.warnings)
+    econtent = signed.econtent
 
     lso = LDSSecurityObject.load(econtent, strict=True)
     lso_version = int(lso["version"].native)
@@ -200,31 +176,10 @@ def _parse(raw: bytes) -> SOD:
         lds_version = str(lso["lds_version_info"]["lds_version"].native)
         unicode_version = str(lso["lds_version_info"]["unicode_version"].native)
 
-    certificates: list[bytes] = []
-    cert_set = signed["certificates"]
-    if isinstance(cert_set, cms.CertificateSet):
-        if len(cert_set) > MAX_CERTIFICATES:
-            raise ParseError(f"more than {MAX_CERTIFICATES} certificates")
-        for choice in cert_set:
-            if choice.name == "certificate":
-                certificates.append(choice.chosen.dump())
-            else:
-                warnings.append(f"ignored certificate choice {choice.name}")
-
-    infos = signed["signer_infos"]
-    if len(infos) == 0:
-        raise ParseError("SignedData has no SignerInfo")
-    if len(infos) > MAX_SIGNER_INFOS:
-        raise ParseError(f"more than {MAX_SIGNER_INFOS} SignerInfos")
-    signer_infos = tuple(_signer_info(info) for info in infos)
-    anomalies = _anomalies(signed, signer_infos)
-
     return SOD(
         raw=raw,
-        signed_data_version=int(signed["version"].native[1:])
-        if isinstance(signed["version"].native, str)
-        else int(signed["version"].native),
-        digest_algorithms=digest_algorithms,
+        signed_data_version=signed.version,
+        digest_algorithms=signed.digest_algorithms,
         econtent_type=econtent_type,
         econtent=econtent,
         lds_security_object_version=lso_version,
@@ -233,121 +188,10 @@ def _parse(raw: bytes) -> SOD:
         hash_algorithm=hash_oid,
         hash_name=HASH_NAMES.get(hash_oid),
         data_group_hashes=hashes,
-        certificates=tuple(certificates),
-        signer_infos=signer_infos,
+        certificates=signed.certificates,
+        signer_infos=signed.signer_infos,
         trailing_bytes=trailing,
         warnings=tuple(warnings),
-        anomalies=anomalies,
+        anomalies=signed.anomalies,
+        signed_data=signed,
     )
-
-
-def _is_absent_or_null(params: Any) -> bool:
-    return params is None or isinstance(params, core.Void | core.Null)
-
-
-def _anomalies(signed: cms.SignedData, infos: tuple[SignerInfo, ...]) -> tuple[str, ...]:
-    found: list[str] = []
-    version = signed["version"].native
-    if version != "v3":
-        found.append(f"SignedData version {version}, RFC 5652 requires v3 here")
-    listed: list[str] = []
-    for algorithm in signed["digest_algorithms"]:
-        listed.append(algorithm["algorithm"].dotted)
-        if not _is_absent_or_null(algorithm["parameters"]):
-            found.append("digestAlgorithms entry with parameters")
-    for info in infos:
-        if info.digest_algorithm not in listed:
-            found.append("the SignerInfo digest algorithm is not in digestAlgorithms")
-        expected = 1 if info.sid_kind == "issuer_and_serial_number" else 3
-        if info.version != expected:
-            found.append(f"SignerInfo version {info.version} does not fit its sid")
-        if info.digest_parameters is not None:
-            found.append("SignerInfo digestAlgorithm with parameters")
-        if info.signature_algorithm.startswith("1.2.840.10045.") and (
-            info.signature_parameters is not None
-        ):
-            found.append("ECDSA signature algorithm with parameters")
-    return tuple(found)
-
-
-def _octets(value: Any) -> bytes:
-    """The bytes of an OCTET STRING, constructed (BER) chunks joined."""
-    if isinstance(value, core.OctetString | core.ParsableOctetString):
-        return bytes(value)
-    if isinstance(value, core.Any):
-        inner = core.OctetString.load(value.dump(), strict=False)
-        return bytes(inner)
-    raise ParseError("eContent is not an OCTET STRING")
-
-
-def _signer_info(info: cms.SignerInfo) -> SignerInfo:
-    sid = info["sid"]
-    issuer = serial = ski = None
-    sid_kind: Literal["issuer_and_serial_number", "subject_key_identifier"]
-    if sid.name == "issuer_and_serial_number":
-        sid_kind = "issuer_and_serial_number"
-        issuer = sid.chosen["issuer"].dump()
-        serial = int(sid.chosen["serial_number"].native)
-    else:
-        sid_kind = "subject_key_identifier"
-        ski = bytes(sid.chosen.native)
-
-    digest_oid = info["digest_algorithm"]["algorithm"].dotted
-    digest_params = info["digest_algorithm"]["parameters"]
-    signed_attrs_der = content_type = message_digest = signing_time = None
-    attrs = info["signed_attrs"]
-    if isinstance(attrs, cms.CMSAttributes) and attrs.contents is not None:
-        # RFC 5652 §5.4: the signature is over the DER of SET OF Attribute, i.e. the [0]
-        # IMPLICIT contents under the universal SET tag. The card's bytes are kept verbatim.
-        signed_attrs_der = _tag_as_set(attrs.contents)
-        seen: set[str] = set()
-        for attr in attrs:
-            oid = attr["type"].dotted
-            if oid in seen and oid in (OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_TIME):
-                raise ParseError(f"signed attribute {oid} appears twice")
-            seen.add(oid)
-            values = attr["values"]
-            if len(values) != 1:
-                continue
-            if oid == OID_CONTENT_TYPE:
-                content_type = core.ObjectIdentifier.load(values[0].dump()).dotted
-            elif oid == OID_MESSAGE_DIGEST:
-                message_digest = bytes(core.OctetString.load(values[0].dump()).native)
-            elif oid == OID_SIGNING_TIME:
-                signing_time = cms.Time.load(values[0].dump()).native
-
-    sig_alg = info["signature_algorithm"]
-    params = sig_alg["parameters"]
-    params_der = None
-    if params is not None and not isinstance(params, core.Void | core.Null):
-        params_der = params.dump()
-    version = info["version"].native
-    return SignerInfo(
-        version=int(version[1:]) if isinstance(version, str) else int(version),
-        sid_kind=sid_kind,
-        issuer=issuer,
-        serial_number=serial,
-        subject_key_identifier=ski,
-        digest_algorithm=digest_oid,
-        digest_name=HASH_NAMES.get(digest_oid),
-        digest_parameters=(
-            None if _is_absent_or_null(digest_params) else bytes(digest_params.dump())
-        ),
-        signed_attrs=signed_attrs_der,
-        content_type=content_type,
-        message_digest=message_digest,
-        signing_time=signing_time,
-        signature_algorithm=sig_alg["algorithm"].dotted,
-        signature_parameters=params_der,
-        signature=bytes(info["signature"].native),
-    )
-
-
-def _tag_as_set(contents: bytes) -> bytes:
-    length = len(contents)
-    if length < 0x80:
-        header = bytes([0x31, length])
-    else:
-        size = (length.bit_length() + 7) // 8
-        header = bytes([0x31, 0x80 | size]) + length.to_bytes(size, "big")
-    return header + contents

@@ -24,7 +24,7 @@ from reader import tlv
 from reader.errors import ParseError, UnsupportedError
 from reader.lds.dg1 import parse_dg1
 from reader.lds.sod import OID_LDS_SECURITY_OBJECT, parse_sod
-from verify import passive, signatures
+from verify import dsc_chain, passive, signatures
 from verify.passive import passive_authentication
 from verify.trust import TrustStore
 
@@ -141,12 +141,12 @@ def _self_signed(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey, **
 
 def test_summary_of_certificates_without_aki_or_with_an_unusable_key() -> None:
     plain = asn1_x509.Certificate.load(_self_signed(ec.generate_private_key(ec.SECP256R1())))
-    summary = passive._summarise(plain)
+    summary = dsc_chain.summarise_signer(plain)
     assert summary.authority_key_identifier is None
     assert summary.serial_number == "abcdef12"
     assert summary.public_key == "EC secp256r1"
     odd = asn1_x509.Certificate.load(_self_signed(ed25519.Ed25519PrivateKey.generate()))
-    assert re.fullmatch(r"unusable key \(.+\)", passive._summarise(odd).public_key)
+    assert re.fullmatch(r"unusable key \(.+\)", dsc_chain.summarise_signer(odd).public_key)
     with_aki = _self_signed(ec.generate_private_key(ec.SECP256R1()), aki=True)
     expected = (
         x509.load_der_x509_certificate(with_aki)
@@ -154,9 +154,9 @@ def test_summary_of_certificates_without_aki_or_with_an_unusable_key() -> None:
         .value.key_identifier
     )
     assert expected is not None
-    assert passive._summarise(asn1_x509.Certificate.load(with_aki)).authority_key_identifier == (
-        expected.hex()
-    )
+    assert dsc_chain.summarise_signer(
+        asn1_x509.Certificate.load(with_aki)
+    ).authority_key_identifier == (expected.hex())
 
 
 def test_report_of_files_not_in_the_sod_or_not_read_and_without_signer() -> None:
