@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from inspect import signature as inspect_signature
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 
 from reader.lds import vocabulary
-from service.audit_key import AuditKeys
-from service.db import Store
-from service.db import metadata as store_metadata
 from service.desks import CHECKIN_FIELDS, OPTIONAL_FIELDS, minimise
-from service.his.fields import IDENTITY_FIELDS, UNIT_FIELDS, his_object
-from service.his.outbox import metadata as outbox_metadata
-from service.his.units import Units
-from service.scan_results import SENSITIVE_NAMES
+from service.integrations.his.fields import IDENTITY_FIELDS, UNIT_FIELDS, his_object
+from service.integrations.his.outbox import metadata as outbox_metadata
+from service.integrations.his.units import Units
+from service.scan.results import SENSITIVE_NAMES
+from service.storage.audit_key import AuditKeys
+from service.storage.store import Store
+from service.storage.store import metadata as store_metadata
 from verify.identity import build_identity
 
 DG13 = {
@@ -105,6 +106,11 @@ def test_no_table_names_a_card_field_the_vocabulary_does_not_store() -> None:
             assert named <= set(vocabulary.COLUMN_NAMES), table.name
     card_reads = store_metadata.tables["card_reads"]
     assert set(vocabulary.COLUMN_NAMES) <= {c.name for c in card_reads.columns}
+
+
+def test_the_store_writes_the_card_field_columns_by_their_names() -> None:
+    params = set(inspect_signature(Store.save_read).parameters)
+    assert params & set(vocabulary.NAMES) == set(vocabulary.COLUMN_NAMES)
 
 
 def test_current_tables_match_the_migrated_columns(migrated: Store) -> None:
