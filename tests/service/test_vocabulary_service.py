@@ -6,6 +6,7 @@ renamed field must come with a migration step."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from inspect import signature as inspect_signature
@@ -25,6 +26,7 @@ from service.storage.store import Store
 from service.storage.store import metadata as store_metadata
 from verify.identity import build_identity
 
+ROOT = Path(__file__).resolve().parents[2]
 DG13 = {
     "id_number": "001185483324",
     "full_name": "NGUYỄN THỊ HƯƠNG",
@@ -117,3 +119,14 @@ def test_current_tables_match_the_migrated_columns(migrated: Store) -> None:
     found = inspect(migrated.engine)
     for name, table in store_metadata.tables.items():
         assert {c["name"] for c in found.get_columns(name)} == {c.name for c in table.columns}
+
+
+def test_the_desk_page_labels_every_field_in_both_languages() -> None:
+    """The desk page's texts (``T.vi`` and ``T.en`` in texts.js) have an ``f_<name>`` label
+    for each card field, so a field added to the vocabulary shows up labelled."""
+    texts = (ROOT / "service" / "static" / "js" / "texts.js").read_text(encoding="utf-8")
+    table = texts[texts.index("export const T = {") : texts.index("export const PROBLEMS")]
+    vi, en = table[: table.index("\n  en: {")], table[table.index("\n  en: {") :]
+    for language in (vi, en):
+        labels = set(re.findall(r"^ {4}f_(\w+):", language, flags=re.MULTILINE))
+        assert set(vocabulary.NAMES) <= labels
