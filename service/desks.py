@@ -26,49 +26,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reader.lds import vocabulary
+
 Role = Literal["desk", "lookup", "admin"]
 ROLES: tuple[Role, ...] = ("desk", "lookup", "admin")
 
-# What check-in needs: always kept and served (with the derived, non-personal keys the
-# desk page uses, such as the title-cased name and the card status).
-CHECKIN_FIELDS = frozenset(
-    {
-        "source",
-        "id_number",
-        "full_name",
-        "full_name_title",
-        "name_ascii_only",
-        "search_key",
-        "date_of_birth",
-        "age",
-        "sex",
-        "nationality",
-        "ethnicity",
-        "place_of_residence",
-        "date_of_issue",
-        "date_of_expiry",
-        "no_expiry",
-        "card_status",
-        "days_left",
-        "repairs",
-        "checks",
-        "consistent",
-        "his",
-    }
-)
-# Only where the configuration asks for them, per role; never stored unless asked.
-OPTIONAL_FIELDS = frozenset(
-    {
-        "religion",
-        "identifying_marks",
-        "father_name",
-        "mother_name",
-        "spouse_name",
-        "place_of_origin",
-        "old_id_number",
-        "extra",
-    }
-)
+# What check-in needs: always kept and served -- the card fields the vocabulary does not call
+# sensitive (reader.lds.vocabulary), with the derived, non-personal keys the desk page uses,
+# such as the title-cased name and the card status.
+CHECKIN_FIELDS = vocabulary.CHECKIN_NAMES | {
+    "source",
+    "full_name_title",
+    "name_ascii_only",
+    "search_key",
+    "age",
+    "no_expiry",
+    "card_status",
+    "days_left",
+    "repairs",
+    "checks",
+    "consistent",
+    "his",
+}
+# Only where the configuration asks for them, per role; never stored unless asked: the
+# sensitive card fields, and the unnamed DG13 fields.
+OPTIONAL_FIELDS = vocabulary.SENSITIVE_NAMES | {"extra"}
 
 
 class DeskConfigError(ValueError):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from reader.card import CardRead
 from reader.chipauth import AuthOutcome
 from reader.errors import ParseError
-from reader.lds.dg13 import FIELD_NAMES
+from reader.lds import vocabulary
 from verify.active_auth import verify_active_authentication
 from verify.identity import Identity, build_identity
 from verify.passive import PassiveAuthResult, Policy, passive_authentication
@@ -212,28 +212,25 @@ def face_jpeg(parsed: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
         return None, str(exc)
 
 
-DG13_NAMES = {**FIELD_NAMES, 14: "spouse_name"}  # 13 holds both parents
-
-
 def dg13_fields(dg13: Any) -> dict[str, object]:
-    """DG13's fields by our names, for ``verify.identity``. Bytes that were not UTF-8 (cards
-    personalised with TCVN3/VNI) go in as the CP1252 text a legacy system would show, so the
-    identity's repair step recognises the encoding and records the repair."""
+    """DG13's fields by our names (``reader.lds.vocabulary``), for ``verify.identity``. Bytes
+    that were not UTF-8 (cards personalised with TCVN3/VNI) go in as the CP1252 text a legacy
+    system would show, so the identity's repair step recognises the encoding and records the
+    repair."""
     values: dict[str, object] = {}
-    for name in DG13_NAMES.values():
+    for name in vocabulary.NAMES:
         value = getattr(dg13, name)
         values[name] = value.text if hasattr(value, "text") else value
-    values["father_name"], values["mother_name"] = dg13.father_name, dg13.mother_name
     values["no_expiry"] = dg13.no_expiry
     extra = dict(dg13.extra)
     for number in dg13.invalid_text_fields:
-        raw = dg13.field_bytes(number)
-        texts = [legacy_text(chunk) for chunk in raw]
-        if number == 13:
-            values["father_name"], values["mother_name"] = [*texts, None, None][:2]
-        elif number in DG13_NAMES and texts:
-            values[DG13_NAMES[number]] = texts[0]
-        elif number in extra and texts:
+        texts = [legacy_text(chunk) for chunk in dg13.field_bytes(number)]
+        for spec in vocabulary.fields_numbered(number):
+            if spec.slot is not None:  # a field holding several people: each its own value
+                values[spec.name] = texts[spec.slot] if spec.slot < len(texts) else None
+            elif texts:
+                values[spec.name] = texts[0]
+        if number in extra and texts:
             extra[number] = texts[0]
     values["extra"] = extra
     return values

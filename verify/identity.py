@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from reader.lds import vocabulary
 from reader.lds.dg13 import parse_date as parse_card_date
 from verify.qr import QRIdentity
 from verify.vntext import fold, match_level, normalize, repair, search_key, title_case
@@ -31,18 +32,6 @@ __all__ = [
     "ethnicity_code",
 ]
 
-TEXT_FIELDS = (
-    "full_name",
-    "nationality",
-    "ethnicity",
-    "religion",
-    "place_of_origin",
-    "place_of_residence",
-    "identifying_marks",
-    "father_name",
-    "mother_name",
-    "spouse_name",
-)
 EXPIRING_DAYS = 30
 NO_EXPIRY = "khong thoi han"  # folded "Không thời hạn"
 NATIONALITY_CODES = {"viet nam": "000"}  # see his_fields: override with the hospital's table
@@ -78,7 +67,10 @@ class CardStatus:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
-    """The identity a desk gets: DG13's fields (DG1's when there is no DG13), NFC text."""
+    """The identity a desk gets: DG13's fields (DG1's when there is no DG13), NFC text.
+
+    The card's fields are those of ``reader.lds.vocabulary``, by its names (spelled out here
+    for the type checker; a unit test holds the two together)."""
 
     source: Literal["DG13", "DG1", "QR"]
     id_number: str | None
@@ -142,31 +134,27 @@ class Identity:
         def iso(d: date | None) -> str | None:
             return d.isoformat() if d else None
 
+        derived: dict[str, dict[str, object]] = {  # keys shown after the field they come from
+            "full_name": {
+                "full_name_title": title_case(self.full_name) if self.full_name else None,
+                "name_ascii_only": self.name_ascii_only,
+                "search_key": search_key(self.full_name) if self.full_name else None,
+            },
+            "date_of_birth": {"age": self.age(today)},
+            "date_of_expiry": {
+                "no_expiry": self.no_expiry,
+                "card_status": status.status,
+                "days_left": status.days_left,
+            },
+        }
+        card: dict[str, object] = {}
+        for spec in vocabulary.FIELDS:
+            value = getattr(self, spec.name)
+            card[spec.name] = iso(value) if spec.kind == "date" else value
+            card.update(derived.get(spec.name, {}))
         return {
             "source": self.source,
-            "id_number": self.id_number,
-            "full_name": self.full_name,
-            "full_name_title": title_case(self.full_name) if self.full_name else None,
-            "name_ascii_only": self.name_ascii_only,
-            "search_key": search_key(self.full_name) if self.full_name else None,
-            "date_of_birth": iso(self.date_of_birth),
-            "age": self.age(today),
-            "sex": self.sex,
-            "nationality": self.nationality,
-            "ethnicity": self.ethnicity,
-            "religion": self.religion,
-            "place_of_origin": self.place_of_origin,
-            "place_of_residence": self.place_of_residence,
-            "identifying_marks": self.identifying_marks,
-            "date_of_issue": iso(self.date_of_issue),
-            "date_of_expiry": iso(self.date_of_expiry),
-            "no_expiry": self.no_expiry,
-            "card_status": status.status,
-            "days_left": status.days_left,
-            "father_name": self.father_name,
-            "mother_name": self.mother_name,
-            "spouse_name": self.spouse_name,
-            "old_id_number": self.old_id_number,
+            **card,
             "extra": {str(number): text for number, text in sorted(self.extra.items())},
             "repairs": [
                 {
@@ -200,19 +188,20 @@ class Identity:
         """
         codes = NATIONALITY_CODES if nationality_codes is None else nationality_codes
         born = self.date_of_birth
-        return {
-            "HO_TEN": (self.full_name or "")[:255],
-            "SO_CCCD": self.id_number or "",
-            "NGAY_SINH": (
+        values = {  # by our names, in the order of the standard's XML1 table
+            "full_name": (self.full_name or "")[:255],
+            "id_number": self.id_number or "",
+            "date_of_birth": (
                 born.strftime("%Y%m%d") + "0000"
                 if born
                 else (self.birth_partial + "0000" if self.birth_partial else "")
             ),
-            "GIOI_TINH": {"Nam": "1", "Nữ": "2"}.get(self.sex or "", "3"),
-            "DIA_CHI": (self.place_of_residence or "")[:1024],
-            "MA_QUOCTICH": codes.get(fold(self.nationality), "") if self.nationality else "",
-            "MA_DANTOC": ethnicity_code(self.ethnicity) or "" if self.ethnicity else "",
+            "sex": {"Nam": "1", "Nữ": "2"}.get(self.sex or "", "3"),
+            "place_of_residence": (self.place_of_residence or "")[:1024],
+            "nationality": codes.get(fold(self.nationality), "") if self.nationality else "",
+            "ethnicity": ethnicity_code(self.ethnicity) or "" if self.ethnicity else "",
         }
+        return {vocabulary.HIS_NAMES[name]: value for name, value in values.items()}
 
 
 @cache
@@ -410,21 +399,20 @@ def build_identity(
     no_expiry = False
     if dg13 is not None:
         source = "DG13"
-        for name in TEXT_FIELDS:
+        for name in vocabulary.TEXT_NAMES:
             values[name] = b.text(name, dg13.get(name))
-        values["id_number"] = str(dg13.get("id_number") or "").strip() or None
-        values["old_id_number"] = str(dg13.get("old_id_number") or "").strip() or None
+        for name in vocabulary.ID_NAMES:
+            values[name] = str(dg13.get(name) or "").strip() or None
         extra = dg13.get("extra")
         if isinstance(extra, Mapping):
             values["extra"] = {
                 int(number): b.text(f"extra_{number}", text) or "" for number, text in extra.items()
             }
         values["sex"] = _sex(b.text("sex", dg13.get("sex")))
-        values["date_of_birth"] = _parse_date(dg13.get("date_of_birth"))
+        for name in vocabulary.DATE_NAMES:
+            values[name] = _parse_date(dg13.get(name))
         values["birth_partial"] = _partial_date(dg13.get("date_of_birth"))
-        values["date_of_issue"] = _parse_date(dg13.get("date_of_issue"))
         raw_expiry = dg13.get("date_of_expiry")
-        values["date_of_expiry"] = _parse_date(raw_expiry)
         no_expiry = bool(dg13.get("no_expiry")) or (
             isinstance(raw_expiry, str) and fold(raw_expiry) == NO_EXPIRY
         )
@@ -478,30 +466,20 @@ def build_identity(
     sex = _sex(values.get("sex"))
     extra_value = values.get("extra")
     extra_texts = dict(extra_value) if isinstance(extra_value, dict) else {}
+    card: dict[str, object] = {
+        spec.name: date_value(spec.name) if spec.kind == "date" else text_value(spec.name)
+        for spec in vocabulary.FIELDS
+    }
+    card["sex"] = sex
     return Identity(
         source=source,
-        id_number=text_value("id_number"),
-        full_name=text_value("full_name"),
         name_ascii_only=source == "DG1",
-        date_of_birth=date_value("date_of_birth"),
-        sex=sex,
-        nationality=text_value("nationality"),
-        ethnicity=text_value("ethnicity"),
-        religion=text_value("religion"),
-        place_of_origin=text_value("place_of_origin"),
-        place_of_residence=text_value("place_of_residence"),
-        identifying_marks=text_value("identifying_marks"),
-        date_of_issue=date_value("date_of_issue"),
-        date_of_expiry=date_value("date_of_expiry"),
         no_expiry=no_expiry,
-        father_name=text_value("father_name"),
-        mother_name=text_value("mother_name"),
-        spouse_name=text_value("spouse_name"),
-        old_id_number=text_value("old_id_number"),
         birth_partial=None if date_value("date_of_birth") else text_value("birth_partial"),
         extra=extra_texts,
         repairs=tuple(b.repairs),
         checks=tuple(b.checks),
+        **card,  # type: ignore[arg-type]
     )
 
 

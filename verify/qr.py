@@ -13,16 +13,14 @@ from datetime import date
 from typing import Literal
 
 from reader.keys import AccessKey, CANKey, keys_for_id_number
+from reader.lds import vocabulary
 from verify.vntext import Repaired, fold, normalize, repair, repair_bytes
 
 __all__ = ["QRError", "QRIdentity", "expected_expiry", "parse_qr"]
 
 MAX_PAYLOAD = 4096  # a QR code holds at most ~3 KB of bytes; anything longer is not one
 MAX_FIELDS = 40
-_FIELDS = (
-    "id_number", "old_id_number", "full_name", "date_of_birth", "sex", "place_of_residence",
-    "date_of_issue",
-)  # fmt: skip
+_FIELDS = vocabulary.QR_NAMES  # the payload's first 7 fields, in order
 Generation = Literal["cccd_2021", "can_cuoc_2024"]
 
 
@@ -39,7 +37,8 @@ class QRError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QRIdentity:
-    """The fields of a card's QR code, named as DG13's, text in NFC."""
+    """The fields of a card's QR code, named as DG13's (``reader.lds.vocabulary.QR_NAMES``,
+    spelled out here for the type checker; a unit test holds the two together), text in NFC."""
 
     id_number: str
     old_id_number: str | None
@@ -82,17 +81,11 @@ class QRIdentity:
 
     def fields(self) -> dict[str, str | None]:
         """The record in the shared vocabulary, dates as dd/mm/yyyy (as DG13 writes them)."""
-        return {
-            "id_number": self.id_number,
-            "old_id_number": self.old_id_number,
-            "full_name": self.full_name,
-            "date_of_birth": self.date_of_birth.strftime("%d/%m/%Y"),
-            "sex": self.sex,
-            "place_of_residence": self.place_of_residence,
-            "date_of_issue": self.date_of_issue.strftime("%d/%m/%Y")
-            if self.date_of_issue
-            else None,
-        }
+        out: dict[str, str | None] = {}
+        for name in _FIELDS:
+            value = getattr(self, name)
+            out[name] = value.strftime("%d/%m/%Y") if isinstance(value, date) else value
+        return out
 
     def __repr__(self) -> str:  # no personal data in logs
         return f"QRIdentity(<redacted>, generation={self.generation!r})"
@@ -152,9 +145,10 @@ def parse_qr(payload: str | bytes) -> QRIdentity:
         repaired = repair(payload.removeprefix("\ufeff"))
     text = repaired.text.strip("\r\n\t ")
     parts = text.split("|")
-    if len(parts) < 7:
+    if len(parts) < len(_FIELDS):
         raise QRError(
-            f"payload has {len(parts)} field(s); a CCCD QR has 7 (2021) or 10 or more (2024)",
+            f"payload has {len(parts)} field(s); a CCCD QR has {len(_FIELDS)} (2021) "
+            "or 10 or more (2024)",
             field="payload",
         )
     if len(parts) > MAX_FIELDS:
@@ -167,32 +161,33 @@ def parse_qr(payload: str | bytes) -> QRIdentity:
             name = _FIELDS[index] if index < len(_FIELDS) else f"extra_{index - len(_FIELDS) + 1}"
             field_repairs.append((name, fixed.source_encoding))
         parts[index] = normalize(fixed.text)
-    id_number = parts[0].replace(" ", "")
+    named = dict(zip(_FIELDS, parts, strict=False))
+    id_number = named["id_number"].replace(" ", "")
     if len(id_number) != 12 or not _ascii_digits(id_number):
         raise QRError("id_number must be 12 digits", field="id_number")
-    old = parts[1].replace(" ", "")
+    old = named["old_id_number"].replace(" ", "")
     if old and not (_ascii_digits(old) and len(old) in (9, 12)):
         raise QRError("old_id_number must be 9 digits (CMND) or empty", field="old_id_number")
-    if not parts[2]:
+    if not named["full_name"]:
         raise QRError("full_name is empty", field="full_name")
-    born = _date(parts[3], "date_of_birth")
+    born = _date(named["date_of_birth"], "date_of_birth")
     assert born is not None
-    sex_key = fold(parts[4])
+    sex_key = fold(named["sex"])
     if sex_key not in ("nam", "nu"):
         raise QRError('sex must be "Nam" or "Nữ"', field="sex")
-    issued = _date(parts[6], "date_of_issue", optional=True)
+    issued = _date(named["date_of_issue"], "date_of_issue", optional=True)
     if issued is not None and issued < born:
         raise QRError("date_of_issue is before date_of_birth", field="date_of_issue")
     return QRIdentity(
         id_number=id_number,
         old_id_number=old or None,
-        full_name=parts[2],
+        full_name=named["full_name"],
         date_of_birth=born,
         sex="Nam" if sex_key == "nam" else "Nữ",
-        place_of_residence=parts[5],
+        place_of_residence=named["place_of_residence"],
         date_of_issue=issued,
-        generation="cccd_2021" if len(parts) == 7 else "can_cuoc_2024",
-        extra_fields=tuple(parts[7:]),
+        generation="cccd_2021" if len(parts) == len(_FIELDS) else "can_cuoc_2024",
+        extra_fields=tuple(parts[len(_FIELDS) :]),
         repair=repaired,
         field_repairs=tuple(field_repairs),
     )

@@ -2,10 +2,11 @@
 the slot is ICAO 9303-10 §4.7.13 "optional details", the layout is the issuer's).
 
 ``6D { 30 { INTEGER version, OID 1.0.10646.1.0.8, 31 { 30 { INTEGER n, value... } ... } } }``.
-Fields are keyed on their number, never on position; lengths come from a real BER parser
-(long forms for long addresses); absent and empty fields are told apart. Text is decoded
-strictly as UTF-8: a field that is not valid UTF-8 keeps its raw bytes, gets a decoding with
-replacement characters, and is flagged so the Vietnamese text layer can repair it.
+Fields are keyed on their number, never on position, and named by ``reader.lds.vocabulary``;
+lengths come from a real BER parser (long forms for long addresses); absent and empty fields
+are told apart. Text is decoded strictly as UTF-8: a field that is not valid UTF-8 keeps its
+raw bytes, gets a decoding with replacement characters, and is flagged so the Vietnamese text
+layer can repair it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date
 
 from reader import tlv
 from reader.errors import ParseError
+from reader.lds import vocabulary
 from reader.lds.der import decode_oid
 from reader.lds.fold import fold_ascii
 from reader.lds.outer import open_file
@@ -24,24 +26,6 @@ _MAX_FIELD_NUMBER = 1000
 _MAX_FIELDS = 256
 _MAX_VALUES = 16
 _STRING_TAGS = frozenset({0x0C, 0x13, 0x16, 0x14, 0x1A, 0x04, 0x1E, 0x1C, 0x12})
-
-FIELD_NAMES: dict[int, str] = {
-    1: "id_number",
-    2: "full_name",
-    3: "date_of_birth",
-    4: "sex",
-    5: "nationality",
-    6: "ethnicity",
-    7: "religion",
-    8: "place_of_origin",
-    9: "place_of_residence",
-    10: "identifying_marks",
-    11: "date_of_issue",
-    12: "date_of_expiry",
-    # 13 holds father_name and mother_name, 14 spouse_name
-    15: "old_id_number",
-}
-_DATE_FIELDS = frozenset({3, 11, 12})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,7 +109,9 @@ def parse_date(text: str) -> DG13Date:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DG13:
-    """The parsed DG13; names as in docs/architecture.md. ``None`` means absent, ``""`` empty."""
+    """The parsed DG13, one attribute per field of ``reader.lds.vocabulary`` (spelled out for
+    the type checker; a unit test holds the two together). ``None`` means absent, ``""``
+    empty."""
 
     raw: bytes
     version: int | None
@@ -199,8 +185,8 @@ def _leaf(element: tlv.TLV) -> TextValue | None:
 
 
 def _values(number: int, kids: tuple[tlv.TLV, ...]) -> tuple[TextValue | None, ...]:
-    if number == 13 and len(kids) == 1 and kids[0].constructed:
-        # the alternative layout: one SEQUENCE holding father and mother side by side
+    if number in vocabulary.SHARED_NUMBERS and len(kids) == 1 and kids[0].constructed:
+        # the alternative layout of 13: one SEQUENCE holding father and mother side by side
         inner = kids[0].children[:_MAX_VALUES]
         return tuple(_leaf(child) for child in inner if child.tag in _STRING_TAGS)
     values: list[TextValue | None] = []
@@ -284,21 +270,26 @@ def parse_dg13(raw: bytes) -> DG13:
         )
     )
     values: dict[str, object] = {}
-    extra: dict[int, str] = {}
-    for number, found in fields.items():
-        text = found.text
-        if number in _DATE_FIELDS:
-            values[FIELD_NAMES[number]] = None if text is None else parse_date(text)
-        elif number in FIELD_NAMES:
-            values[FIELD_NAMES[number]] = "" if text is None else text
-        elif number == 13:
-            slots = found.values
-            values["father_name"] = slots[0].text if len(slots) > 0 and slots[0] else None
-            values["mother_name"] = slots[1].text if len(slots) > 1 and slots[1] else None
-        elif number == 14:
-            values["spouse_name"] = text
+    for spec in vocabulary.FIELDS:
+        found = fields.get(spec.number)
+        if found is None:
+            continue  # absent: the record's default, None
+        if spec.slot is None:
+            text = found.text
         else:
-            extra[number] = "" if text is None else text
+            slot = found.values[spec.slot] if spec.slot < len(found.values) else None
+            text = None if slot is None else slot.text
+        if spec.kind == "date":
+            values[spec.name] = None if text is None else parse_date(text)
+        elif spec.none_when_empty:
+            values[spec.name] = text
+        else:
+            values[spec.name] = "" if text is None else text
+    extra = {
+        number: "" if found.text is None else found.text
+        for number, found in fields.items()
+        if number not in vocabulary.NUMBERS
+    }
     return DG13(
         raw=raw,
         version=version,

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 
 from reader.keys import BACKey, CANKey
+from reader.lds import vocabulary
 from verify.identity import build_identity
 from verify.qr import QRError, parse_qr
 
@@ -63,8 +64,7 @@ def run_qr(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
-    for name in ("id_number", "old_id_number", "full_name", "date_of_birth", "sex",
-                 "place_of_residence", "date_of_issue", "generation"):  # fmt: skip
+    for name in (*vocabulary.QR_NAMES, "generation"):
         print(f"{name:20} {data[name] if data[name] is not None else '-'}")
     if qr.extra_fields:
         print(f"{'extra_fields':20} {' | '.join(qr.extra_fields)}")

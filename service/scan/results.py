@@ -11,6 +11,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reader.lds import vocabulary
 from service import redact
 from service.context import Context
 from service.desks import minimise
@@ -19,7 +20,7 @@ from service.scan.pipeline import ScanOutcome
 from service.scan.queue import CLERK_MESSAGES, NOT_GENUINE, Scan
 
 # Names are personal data: once a card has shown them, the log redactor hides them.
-SENSITIVE_NAMES = ("full_name", "father_name", "mother_name", "spouse_name")
+SENSITIVE_NAMES = vocabulary.PERSON_NAMES
 
 
 async def finish_scan(ctx: Context, scan: Scan, outcome: ScanOutcome) -> dict[str, Any]:
