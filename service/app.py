@@ -153,7 +153,6 @@ def create_app(
             ctx.card_host = await asyncio.to_thread(CardHostProcess)
         ctx.tasks.append(asyncio.create_task(_purge_loop(ctx), name="purge"))
         if ctx.outbox is not None:
-            await asyncio.to_thread(ctx.outbox.create_schema)
             ctx.tasks.append(
                 asyncio.create_task(
                     ctx.outbox.run(idle_seconds=settings.purge_interval_seconds),

@@ -128,8 +128,33 @@ def _migration_3(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _migration_4(conn: Connection) -> None:
+    """The HIS webhook's outbox. Before this step the outbox created its table itself, from
+    its live definition, when a webhook was configured; such a table has exactly these
+    columns and is kept as it is."""
+    frozen = MetaData()
+    Table(
+        "his_outbox",
+        frozen,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("delivery_id", String(40), nullable=False, unique=True),
+        Column("scan_id", String(64), nullable=False, unique=True),
+        Column("id_number", String(12), nullable=False, index=True),
+        Column("body", Text, nullable=False),
+        Column("state", String(16), nullable=False, index=True),
+        Column("attempts", Integer, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("next_attempt_at", DateTime, nullable=False, index=True),
+        Column("delivered_at", DateTime, nullable=True),
+        Column("last_error", String(200), nullable=True),
+        Column("expires_at", DateTime, nullable=False, index=True),
+    )
+    frozen.create_all(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "verified reads, insurance cache, append-only audit log", _migration_1),
     (2, "card reads, chained audit with roles and subjects, expiring insurance", _migration_2),
     (3, "how each stored read was accepted", _migration_3),
+    (4, "the HIS webhook's outbox", _migration_4),
 )

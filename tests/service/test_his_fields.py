@@ -215,7 +215,6 @@ def _outbox(db: Store, clock: _Clock, received: list[httpx.Request], status: int
         max_attempts=3,
         stuck_seconds=60,
     )
-    outbox.create_schema()
     return outbox
 
 

@@ -319,3 +319,18 @@ def test_an_old_database_with_data_migrates_to_the_current_schema(unmigrated: St
     with unmigrated.engine.connect() as conn:
         secret = conn.execute(text("SELECT value FROM service_meta")).all()
     assert secret == []  # the subject key no longer sits in the database
+
+
+def test_the_migrated_schema_has_every_table_and_column_the_code_uses(store: Store) -> None:
+    """The frozen steps and the live table definitions cannot drift apart: after every step
+    ran, each table the code defines (the store's and the HIS outbox's) exists with exactly
+    its columns."""
+    from sqlalchemy import inspect
+
+    from service.integrations.his.outbox import metadata as outbox_metadata
+    from service.storage.store import metadata as store_metadata
+
+    found = inspect(store.engine)
+    for table in (*store_metadata.sorted_tables, *outbox_metadata.sorted_tables):
+        columns = {column["name"] for column in found.get_columns(table.name)}
+        assert columns == set(table.columns.keys()), table.name

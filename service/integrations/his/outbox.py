@@ -168,11 +168,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._last_error: str | None = None
 
-    # -- schema and writes ----------------------------------------------------------------
-    def create_schema(self) -> None:
-        """The table, created when missing (kept apart from the store's own migrations)."""
-        metadata.create_all(self.engine, checkfirst=True)
-
+    # -- writes ---------------------------------------------------------------------------
     def _insert(
         self, delivery_id: str, scan_id: str, id_number: str, body: str, expires_at: datetime
     ) -> bool:
