@@ -21,6 +21,7 @@ from typing import Any
 
 from reader import tlv
 from reader.apdu import Command, select_file
+from reader.cipher import Cipher
 from reader.errors import (
     CardError,
     ParseError,
@@ -39,8 +40,7 @@ from reader.oids import ID_PK_ECDH
 from reader.pace import PaceSecureMessaging
 from reader.pace_mapping import verify_cam
 from reader.session import Session
-from reader.sm import max_plain_for_short
-from reader.suite import Suite
+from reader.sm import SecureMessaging, max_plain_for_short
 
 RandomFn = Callable[[int], bytes]
 AAVerifier = Callable[[bytes, bytes, bytes, "bytes | None"], bool]
@@ -86,7 +86,7 @@ class ChipAuthenticationTerminal:
         self.key = option.public_key_info.public_key
         self.group = ca_group(self.key)
         self.chip_public = self.group.decode(ca_public_key_bytes(self.key, self.group))
-        self.suite = Suite.of(self.protocol.cipher, self.protocol.key_length)
+        self.cipher = Cipher.of(self.protocol.cipher, self.protocol.key_length)
         self.private = draw_scalar(random, self.group.order or self.group.modulus - 1)
         self.public = self.group.encoded_public(self.private)
 
@@ -109,9 +109,10 @@ class ChipAuthenticationTerminal:
         body = tlv.encode(0x7C, [tlv.encode(0x80, self.public)])
         return [mse, Command(0x00, 0x86, 0x00, 0x00, body, 65536 if len(body) > 255 else 256)]
 
-    def session(self) -> Any:
+    def session(self) -> SecureMessaging:
         """The secure messaging under the new keys (SSC 0)."""
-        return self.suite.session(self.group.shared_secret(self.private, self.chip_public))
+        secret = self.group.shared_secret(self.private, self.chip_public)
+        return SecureMessaging.from_shared_secret(self.cipher, secret)
 
 
 def _int_bytes(value: int) -> bytes:

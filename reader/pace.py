@@ -5,7 +5,7 @@ point encoding for the Integrated Mapping, Appendix B; BSI TR-03110-2/3 for the 
 Sans-I/O (docs/architecture.md, h11 style): :class:`PaceTerminal` builds the commands and checks the
 answers, and :func:`perform_pace` is the small driver ``reader.session.open_session`` calls with
 a ``send`` function. The pieces live in modules of their own and are re-exported here:
-:mod:`reader.groups` (groups, public key validation), :mod:`reader.suite` (KDF, cipher, token
+:mod:`reader.groups` (groups, public key validation), :mod:`reader.cipher` (KDF, cipher, token
 MAC), :mod:`reader.pace_mapping` (GM, IM, CAM), :mod:`reader.pace_messages` (7C, 7F49,
 password) and :mod:`reader.pace_chip` (:class:`PaceChip`, the card side).
 
@@ -28,7 +28,7 @@ from typing import Any
 
 from reader import tlv
 from reader.apdu import Command, Response, status_error
-from reader.crypto import KDF_PACE
+from reader.cipher import KDF_PACE, Cipher
 from reader.errors import (
     AccessDeniedError,
     ProtocolError,
@@ -73,14 +73,13 @@ from reader.pace_messages import (
     required,
 )
 from reader.sm import SecureMessaging
-from reader.suite import Suite
 
 SendFn = Callable[[Command], Response]
 
 
 def describe(protocol: PACEProtocol, group: Group) -> str:
     """E.g. "PACE-ECDH-GM-AES-128 brainpoolP256r1"."""
-    cipher = "3DES" if protocol.cipher == "3DES" else f"AES-{protocol.key_length * 8}"
+    cipher = Cipher.of(protocol.cipher, protocol.key_length).describe()
     return f"PACE-{protocol.key_agreement}-{protocol.mapping}-{cipher} {group.name}"
 
 
@@ -138,10 +137,10 @@ class PaceTerminal:
         self.parameter_id: int = self.info.parameter_id
         self.ambiguous = len(infos.pace_infos) > 1
         self.random = random
-        self.suite = Suite.of(protocol.cipher, protocol.key_length)
+        self.cipher = Cipher.of(protocol.cipher, protocol.key_length)
         self.group = standard_group(self.parameter_id)
         self.password_ref, seed = password_seed(key)
-        self.k_pi = self.suite.kdf(seed, KDF_PACE)
+        self.k_pi = self.cipher.kdf(seed, KDF_PACE)
         self.description = describe(protocol, self.group)
         self.sent_parameter_id = False
         self._nonce = 0
@@ -173,10 +172,10 @@ class PaceTerminal:
     def mapping_command(self, answer: bytes) -> Command:
         """Decrypt the nonce s; send the mapping data (GM/CAM: PK_Map,IFD; IM: nonce t)."""
         z = required(dynamic_data(answer, "encrypted nonce"), 0x80, "encrypted nonce")
-        self._nonce_bytes = self.suite.decrypt(self.k_pi, z)
+        self._nonce_bytes = self.cipher.decrypt(self.k_pi, z)
         self._nonce = int.from_bytes(self._nonce_bytes, "big")
         if self.protocol.mapping == "IM":
-            self._t_nonce = self.random(self.suite.key_length)
+            self._t_nonce = self.random(self.cipher.key_length)
             return general_authenticate([tlv.encode(0x81, self._t_nonce)], last=False)
         self._map_private = draw_scalar(self.random, self.group.order)
         mapping_public = self.group.encoded_public(self._map_private)
@@ -187,7 +186,7 @@ class PaceTerminal:
         objects = dynamic_data(answer, "map nonce")
         if self.protocol.mapping == "IM":
             self._mapped = integrated_mapping(
-                self.group, self.suite, self._nonce_bytes, self._t_nonce
+                self.group, self.cipher, self._nonce_bytes, self._t_nonce
             )
         else:
             self._map_public_ic = required(objects, 0x82, "map nonce")
@@ -208,9 +207,9 @@ class PaceTerminal:
         if self._public_ic_bytes == self._public:
             raise ProtocolError("PACE key agreement: the chip's public key equals the terminal's")
         secret = self._mapped.shared_secret(self._private, self._public_ic)
-        self._ks_enc, self._ks_mac = self.suite.session_keys(secret)
+        self._ks_enc, self._ks_mac = self.cipher.session_keys(secret)
         token = authentication_token(
-            self.suite, self._ks_mac, self.protocol.oid, self._mapped, self._public_ic_bytes
+            self.cipher, self._ks_mac, self.protocol.oid, self._mapped, self._public_ic_bytes
         )
         return general_authenticate([tlv.encode(0x85, token)], last=True)
 
@@ -219,18 +218,18 @@ class PaceTerminal:
         objects = dynamic_data(answer, "mutual authentication")
         token = required(objects, 0x86, "mutual authentication")
         expected = authentication_token(
-            self.suite, self._ks_mac, self.protocol.oid, self._mapped, self._public
+            self.cipher, self._ks_mac, self.protocol.oid, self._mapped, self._public
         )
         if not hmac.compare_digest(token, expected):
             raise SecureMessagingError(
                 "PACE: the chip's authentication token does not verify (not the chip that "
                 "knows the password, or a corrupted answer)"
             )
-        sm = PaceSecureMessaging(self.suite.cipher, self._ks_enc, self._ks_mac, 0)
+        sm = PaceSecureMessaging(self.cipher, self._ks_enc, self._ks_mac, 0)
         sm.description = self.description
         if self.protocol.mapping == "CAM":
             encrypted = required(objects, 0x8A, "mutual authentication (CAM)")
-            ca_ic = decrypt_ca_data(self.suite, self._ks_enc, encrypted, self.group)
+            ca_ic = decrypt_ca_data(self.cipher, self._ks_enc, encrypted, self.group)
             sm.chip_authentication_data = ChipAuthenticationData(
                 ca_ic=ca_ic, mapping_public_key=self._map_public_ic, parameter_id=self.parameter_id
             )
@@ -287,7 +286,6 @@ __all__ = [
     "PaceChip",
     "PaceSecureMessaging",
     "PaceTerminal",
-    "Suite",
     "TamperFn",
     "describe",
     "draw_scalar",

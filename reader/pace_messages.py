@@ -10,11 +10,11 @@ import hashlib
 
 from reader import tlv
 from reader.apdu import Command
+from reader.cipher import Cipher
 from reader.errors import ParseError, ProtocolError, UnsupportedError
 from reader.groups import Group
 from reader.keys import AccessKey, BACKey, CANKey
 from reader.lds.security_infos import encode_oid
-from reader.suite import Suite
 
 PASSWORD_MRZ = 0x01
 PASSWORD_CAN = 0x02
@@ -38,10 +38,10 @@ def public_key_object(oid: str, group: Group, encoded: bytes) -> bytes:
 
 
 def authentication_token(
-    suite: Suite, ks_mac: bytes, oid: str, group: Group, other_public_key: bytes
+    cipher: Cipher, ks_mac: bytes, oid: str, group: Group, other_public_key: bytes
 ) -> bytes:
     """T = MAC(KS_mac, 7F49 of the other side's ephemeral public key) (§4.4.3.4)."""
-    return suite.mac(ks_mac, public_key_object(oid, group, other_public_key))
+    return cipher.token_mac(ks_mac, public_key_object(oid, group, other_public_key))
 
 
 def dynamic_data(data: bytes, step: str) -> dict[int, bytes]:
