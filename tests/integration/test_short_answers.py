@@ -15,7 +15,7 @@ from fixtures.cards import chip_for_citizen
 from fixtures.chip import SimulatedChip
 from reader import BACKey, CANKey, open_session, read_card
 from reader.apdu import Command, Response, read_binary, select_file
-from reader.chipauth import active_authentication
+from reader.drivers.authenticate import active_authentication
 from reader.errors import StatusWordError
 from reader.files import FILES
 from verify.active_auth import verify_active_authentication

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from reader import BACKey, ReadOptions, ReplayTransport, open_session
-from reader.bac import BACTerminal, BasicAccessKeys
-from reader.cipher import KDF_ENC, Cipher
+from reader.protocol.bac import BACTerminal, BasicAccessKeys
+from reader.protocol.cipher import KDF_ENC, Cipher
 
 
 def _key(v: dict[str, Any]) -> BACKey:

@@ -15,13 +15,16 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fixtures.chip_pace import build_card_access
 from reader import tlv
 from reader.apdu import Command, Response
-from reader.cipher import Cipher as SymmetricCipher
+from reader.drivers.access import perform_pace
 from reader.errors import AccessDeniedError, ProtocolError
 from reader.keys import BACKey, CANKey
 from reader.lds.security_infos import encode_oid
-from reader.pace import PaceChip, PaceTerminal, perform_pace, pseudo_random, standard_group
-from reader.pace_mapping import decrypt_ca_data, encrypt_ca_data
-from reader.pace_messages import dynamic_data, general_authenticate, public_key_object
+from reader.protocol.cipher import Cipher as SymmetricCipher
+from reader.protocol.groups import standard_group
+from reader.protocol.pace import PaceTerminal
+from reader.protocol.pace_chip import PaceChip
+from reader.protocol.pace_mapping import decrypt_ca_data, encrypt_ca_data, pseudo_random
+from reader.protocol.pace_messages import dynamic_data, general_authenticate, public_key_object
 
 # §4.4.3.3.2: the constants c0, c1 for nonces of l = 128 and l = 256 bits.
 C0 = {

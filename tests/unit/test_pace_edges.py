@@ -10,10 +10,10 @@ from Crypto.Cipher import AES
 from fixtures.chip import SimulatedChip
 from fixtures.chip_pace import PaceExtension, build_card_access
 from reader import BACKey, CANKey, open_session
-from reader.cipher import Cipher
 from reader.errors import AccessDeniedError, ProtocolError
-from reader.pace import standard_group
-from reader.pace_mapping import cam_iv, decrypt_ca_data, encrypt_ca_data
+from reader.protocol.cipher import Cipher
+from reader.protocol.groups import standard_group
+from reader.protocol.pace_mapping import cam_iv, decrypt_ca_data, encrypt_ca_data
 
 KS_ENC = bytes.fromhex("F5F0E35C0D7161EE6724EE513A0D9A7F")
 SUITE = Cipher.of("AES", 16)

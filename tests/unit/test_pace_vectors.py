@@ -12,19 +12,14 @@ import pytest
 
 from reader import BACKey, CANKey, ReadOptions, ReplayTransport, open_session
 from reader.apdu import Command, Response
-from reader.cipher import Cipher
+from reader.drivers.access import perform_pace
 from reader.errors import AccessDeniedError, ProtocolError
-from reader.pace import (
-    DHGroup,
-    ECGroup,
-    PaceChip,
-    PaceTerminal,
-    password_seed,
-    perform_pace,
-    point_encode,
-    pseudo_random,
-    standard_group,
-)
+from reader.protocol.cipher import Cipher
+from reader.protocol.groups import DHGroup, ECGroup, point_encode, standard_group
+from reader.protocol.pace import PaceTerminal
+from reader.protocol.pace_chip import PaceChip
+from reader.protocol.pace_mapping import pseudo_random
+from reader.protocol.pace_messages import password_seed
 
 VECTOR = json.loads(
     (

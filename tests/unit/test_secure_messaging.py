@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from reader import tlv
 from reader.apdu import Command, Response, read_binary, select_file
-from reader.cipher import AES_128, Cipher
 from reader.errors import AccessDeniedError, SecureMessagingError, StatusWordError
-from reader.sm import SecureMessaging, SessionDeadError
+from reader.protocol.cipher import AES_128, Cipher
+from reader.protocol.sm import SecureMessaging, SessionDeadError
 
 PAIRS = [
     (Cipher("3DES"), 16),

@@ -11,9 +11,9 @@ from Crypto.Hash import CMAC
 
 from reader import tlv
 from reader.apdu import Command, Response
-from reader.cipher import AES_128, TDES, Cipher
 from reader.errors import SecureMessagingError, StatusWordError
-from reader.sm import (
+from reader.protocol.cipher import AES_128, TDES, Cipher
+from reader.protocol.sm import (
     SecureMessaging,
     SessionDeadError,
     _protected_size,

@@ -14,9 +14,9 @@ import pytest
 
 from reader import tlv
 from reader.apdu import Command, Response
-from reader.cipher import Cipher
 from reader.errors import SecureMessagingError, StatusWordError
-from reader.sm import SecureMessaging, SessionDeadError
+from reader.protocol.cipher import Cipher
+from reader.protocol.sm import SecureMessaging, SessionDeadError
 
 VECTORS = json.loads(
     (Path(__file__).parents[1] / "vectors" / "aes-secure-messaging.json").read_text("utf-8")

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from reader import tlv
 from reader.apdu import Command, Response, status_error
-from reader.cipher import Cipher
 from reader.errors import ParseError, SecureMessagingError, StatusWordError
+from reader.protocol.cipher import Cipher
 
 SM_CLA = 0x0C
 SESSION_ENDING_SW = frozenset({0x6987, 0x6988})

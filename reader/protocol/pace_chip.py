@@ -1,6 +1,6 @@
 """The card side of PACE (ICAO 9303-11 §4.4, APDUs §4.4.4), used by the simulated chip
 (``fixtures.chip_pace``): MSE:Set AT and the four GENERAL AUTHENTICATE steps, with the same
-groups, mappings and messages as the terminal in :mod:`reader.pace`.
+groups, mappings and messages as the terminal in :mod:`reader.protocol.pace`.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import hmac
 from collections.abc import Callable
 
 from reader import tlv
-from reader.cipher import KDF_PACE, Cipher
 from reader.errors import ParseError, ProtocolError, UnsupportedError
-from reader.groups import Group, RandomFn, draw_scalar, standard_group
 from reader.keys import BACKey, CANKey
 from reader.lds.security_infos import PACE_PROTOCOLS, PACEProtocol, encode_oid
-from reader.pace_mapping import encrypt_ca_data, generic_mapping, integrated_mapping
-from reader.pace_messages import (
+from reader.protocol.cipher import KDF_PACE, Cipher
+from reader.protocol.groups import Group, RandomFn, draw_scalar, standard_group
+from reader.protocol.pace_mapping import encrypt_ca_data, generic_mapping, integrated_mapping
+from reader.protocol.pace_messages import (
     PASSWORD_CAN,
     PASSWORD_MRZ,
     authentication_token,
@@ -23,7 +23,7 @@ from reader.pace_messages import (
     password_seed,
     required,
 )
-from reader.sm import SecureMessaging
+from reader.protocol.sm import SecureMessaging
 
 TamperFn = Callable[[str, bytes], bytes]
 

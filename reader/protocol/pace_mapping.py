@@ -2,7 +2,8 @@
 the Generic Mapping (§4.4.3.3.1), the Integrated Mapping with its pseudo-random function R_p
 (§4.4.3.3.2, point encoding in Appendix B) and the Chip Authentication Mapping's encrypted
 chip authentication data and its check against the DG14 key (§4.4.3.5).
-Both sides of PACE (:mod:`reader.pace`, :mod:`reader.pace_chip`) map through these functions.
+Both sides of PACE (:mod:`reader.protocol.pace`, :mod:`reader.protocol.pace_chip`) map through
+these functions.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reader.cipher import AES_128, Cipher
 from reader.errors import ProtocolError
-from reader.groups import ECGroup, Group, standard_group
+from reader.protocol.cipher import AES_128, Cipher
+from reader.protocol.groups import ECGroup, Group, standard_group
 
 CAM_IV_INPUT = b"\xff" * 16
 

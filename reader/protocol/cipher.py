@@ -5,7 +5,7 @@ that depends on which: key derivation (§9.7.1), padding (ISO/IEC 9797-1 method 
 of §4.4.3.4), CBC encryption and the IV rule of secure messaging (§9.8.6.1: zero for 3DES,
 E(KS_enc, SSC) for AES). Callers never ask which cipher runs; this module alone branches.
 The primitives are pycryptodome's. The chip and its protocols are described in
-docs/spec/chip.md.
+docs/spec/cccd-chip.md "Secure messaging".
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reader.apdu import Command, get_challenge
-from reader.cipher import TDES
 from reader.errors import AccessDeniedError, ProtocolError
 from reader.keys import BACKey
-from reader.sm import SecureMessaging
+from reader.protocol.cipher import TDES
+from reader.protocol.sm import SecureMessaging
 
 # BAC runs on two-key 3DES with the retail MAC: the cipher object shared with secure
 # messaging, PACE and Chip Authentication (key derivation, padding, MAC, CBC).

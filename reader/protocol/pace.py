@@ -1,13 +1,14 @@
-"""PACE, Password Authenticated Connection Establishment (ICAO 9303-11 §4.4; domain parameters
-§9.5.1; key agreement §9.6; key derivation §9.7.1/§9.7.3; public key data objects §9.4;
-point encoding for the Integrated Mapping, Appendix B; BSI TR-03110-2/3 for the PACE parts).
+"""PACE, Password Authenticated Connection Establishment, the terminal's side (ICAO 9303-11
+§4.4; domain parameters §9.5.1; key agreement §9.6; key derivation §9.7.1/§9.7.3; public key
+data objects §9.4; BSI TR-03110-2/3 for the PACE parts). docs/spec/cccd-chip.md describes how
+the CCCD runs it.
 
-Sans-I/O (docs/architecture.md, h11 style): :class:`PaceTerminal` builds the commands and checks the
-answers, and :func:`perform_pace` is the small driver ``reader.session.open_session`` calls with
-a ``send`` function. The pieces live in modules of their own and are re-exported here:
-:mod:`reader.groups` (groups, public key validation), :mod:`reader.cipher` (KDF, cipher, token
-MAC), :mod:`reader.pace_mapping` (GM, IM, CAM), :mod:`reader.pace_messages` (7C, 7F49,
-password) and :mod:`reader.pace_chip` (:class:`PaceChip`, the card side).
+Sans-I/O (docs/architecture.md, h11 style): :class:`PaceTerminal` builds the commands and checks
+the answers; ``reader.drivers.access`` sends them. The card side is
+:class:`reader.protocol.pace_chip.PaceChip`; both sides take their groups from
+:mod:`reader.protocol.groups`, their cipher from :mod:`reader.protocol.cipher`, the mappings
+(GM, IM, CAM) from :mod:`reader.protocol.pace_mapping` and the messages (7C, 7F49, password)
+from :mod:`reader.protocol.pace_messages`.
 
 Supported: passwords MRZ (``BACKey``) and CAN (``CANKey``); Generic Mapping over ECDH
 (standardized parameter ids 8-18) and DH (ids 0-2, RFC 5114), Integrated Mapping over both
@@ -23,30 +24,12 @@ Elliptic-curve arithmetic is the maintained ``ecdsa`` package's (fast with gmpy2
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from typing import Any
 
 from reader import tlv
-from reader.apdu import Command, Response, status_error
-from reader.cipher import KDF_PACE, Cipher
-from reader.errors import (
-    AccessDeniedError,
-    ProtocolError,
-    SecureMessagingError,
-    UnsupportedError,
-)
-from reader.groups import (
-    STANDARD_PARAMETER_IDS,
-    DHGroup,
-    ECGroup,
-    Group,
-    RandomFn,
-    draw_scalar,
-    group_for_curve_oid,
-    point_encode,
-    standard_group,
-)
-from reader.keys import AccessKey, CANKey
+from reader.apdu import Command
+from reader.errors import ProtocolError, SecureMessagingError, UnsupportedError
+from reader.keys import AccessKey
 from reader.lds.security_infos import (
     PACEInfo,
     PACEProtocol,
@@ -54,27 +37,28 @@ from reader.lds.security_infos import (
     encode_oid,
     parse_card_access,
 )
-from reader.pace_chip import PaceChip, TamperFn
-from reader.pace_mapping import (
+from reader.protocol.cipher import KDF_PACE, Cipher
+from reader.protocol.groups import (
+    STANDARD_PARAMETER_IDS,
+    Group,
+    RandomFn,
+    draw_scalar,
+    standard_group,
+)
+from reader.protocol.pace_mapping import (
     ChipAuthenticationData,
     decrypt_ca_data,
     generic_mapping,
     integrated_mapping,
-    pseudo_random,
-    verify_cam,
 )
-from reader.pace_messages import (
-    PASSWORD_CAN,
-    PASSWORD_MRZ,
+from reader.protocol.pace_messages import (
     authentication_token,
     dynamic_data,
     general_authenticate,
     password_seed,
     required,
 )
-from reader.sm import SecureMessaging
-
-SendFn = Callable[[Command], Response]
+from reader.protocol.sm import SecureMessaging
 
 
 def describe(protocol: PACEProtocol, group: Group) -> str:
@@ -236,65 +220,9 @@ class PaceTerminal:
         return sm
 
 
-def _wrong_password(key: AccessKey, sw: int, step: str) -> AccessDeniedError:
-    if isinstance(key, CANKey):
-        hint = "the CAN is wrong: on a CCCD the CAN is the last 6 digits of the 12-digit ID number"
-    else:
-        hint = (
-            "the MRZ password is wrong: check the document number (last 9 digits of the "
-            "ID number), date of birth and date of expiry"
-        )
-    return AccessDeniedError(sw, f"PACE refused at {step} (card answered {sw:04X}): {hint}")
-
-
-def perform_pace(
-    send: SendFn, key: AccessKey, card_access: bytes, random: RandomFn
-) -> tuple[PaceSecureMessaging, str]:
-    """Run PACE over ``send`` (plain commands, answers not raised on SW); the new secure
-    messaging and a description such as "PACE-ECDH-GM-AES-128 brainpoolP256r1"."""
-    terminal = PaceTerminal(key, card_access, random)
-    answer = send(terminal.mse_set_at())
-    if answer.sw == 0x6A88 and not terminal.sent_parameter_id:
-        # Some chips want the parameter id even when EF.CardAccess names just one set.
-        answer = send(terminal.mse_set_at(with_parameter_id=True))
-    if answer.sw != 0x9000:
-        raise status_error(answer.sw, "PACE MSE:Set AT")
-
-    def exchange(command: Command, step: str) -> bytes:
-        response = send(command)
-        if response.sw == 0x6300 or response.sw & 0xFFF0 == 0x63C0:
-            raise _wrong_password(key, response.sw, step)
-        if response.sw != 0x9000:
-            raise status_error(response.sw, f"PACE General Authenticate ({step})")
-        return response.data
-
-    data = exchange(terminal.nonce_command(), "encrypted nonce")
-    data = exchange(terminal.mapping_command(data), "map nonce")
-    data = exchange(terminal.key_agreement_command(data), "key agreement")
-    data = exchange(terminal.mutual_authentication_command(data), "mutual authentication")
-    sm = terminal.finish(data)
-    return sm, terminal.description
-
-
 __all__ = [
-    "PASSWORD_CAN",
-    "PASSWORD_MRZ",
-    "ChipAuthenticationData",
-    "DHGroup",
-    "ECGroup",
-    "Group",
-    "PaceChip",
     "PaceSecureMessaging",
     "PaceTerminal",
-    "TamperFn",
     "describe",
-    "draw_scalar",
-    "group_for_curve_oid",
-    "password_seed",
-    "perform_pace",
-    "point_encode",
-    "pseudo_random",
     "select_pace",
-    "standard_group",
-    "verify_cam",
 ]

@@ -1,7 +1,8 @@
 """PACE messages: the password reference and seed (ICAO 9303-11 §9.7.3, §4.4.4.1 tag 83), the
 GENERAL AUTHENTICATE command and its Dynamic Authentication Data 7C (§4.4.4.3), and the public
 key data object 7F49 (§9.4) over which the authentication token (§4.4.3.4) is computed.
-Shared by the terminal (:mod:`reader.pace`) and the card side (:mod:`reader.pace_chip`).
+Shared by the terminal (:mod:`reader.protocol.pace`) and the card side
+(:mod:`reader.protocol.pace_chip`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import hashlib
 
 from reader import tlv
 from reader.apdu import Command
-from reader.cipher import Cipher
 from reader.errors import ParseError, ProtocolError, UnsupportedError
-from reader.groups import Group
 from reader.keys import AccessKey, BACKey, CANKey
 from reader.lds.security_infos import encode_oid
+from reader.protocol.cipher import Cipher
+from reader.protocol.groups import Group
 
 PASSWORD_MRZ = 0x01
 PASSWORD_CAN = 0x02
