@@ -15,6 +15,7 @@ import ecdsa
 from ecdsa.util import sigencode_der, sigencode_string
 
 from reader.apdu import Command, Response
+from reader.oids import ISO9796_HASH_IDS
 from reader.protocol.sm import max_plain_for_short
 
 RandomFn = Callable[[int], bytes]
@@ -22,14 +23,6 @@ SignFn = Callable[[bytes], bytes]
 
 AA_CHALLENGE_LENGTH = 8
 INS_INTERNAL_AUTHENTICATE = 0x88
-# ISO/IEC 9796-2 trailers: 'BC' for SHA-1 (implicit), else the hash identifier then 'CC'.
-ISO9796_TRAILERS = {
-    "sha1": b"\xbc",
-    "sha224": b"\x38\xcc",
-    "sha256": b"\x34\xcc",
-    "sha384": b"\x36\xcc",
-    "sha512": b"\x35\xcc",
-}
 
 
 # -- terminal side ------------------------------------------------------------------------
@@ -60,6 +53,14 @@ def chip_internal_authenticate(
     return Response(sign(command.data), 0x9000)
 
 
+def iso9796_trailer(hash_name: str) -> bytes:
+    """The ISO/IEC 9796-2 trailer: 'BC' for SHA-1 (the hash implicit), else the ISO/IEC
+    10118-3 hash identifier then 'CC'."""
+    if hash_name == "sha1":
+        return b"\xbc"
+    return bytes([ISO9796_HASH_IDS[hash_name], 0xCC])
+
+
 def sign_iso9796_2(
     key: tuple[int, int, int], challenge: bytes, hash_name: str, random: RandomFn
 ) -> bytes:
@@ -67,7 +68,7 @@ def sign_iso9796_2(
     M1 is drawn from ``random``."""
     n, _, d = key
     length = (n.bit_length() + 7) // 8
-    trailer = ISO9796_TRAILERS[hash_name]
+    trailer = iso9796_trailer(hash_name)
     size = hashlib.new(hash_name).digest_size
     m1 = random(length - 1 - size - len(trailer))
     digest = hashlib.new(hash_name, m1 + challenge).digest()
@@ -88,9 +89,9 @@ def sign_ecdsa(
 
 __all__ = [
     "AA_CHALLENGE_LENGTH",
-    "ISO9796_TRAILERS",
     "chip_internal_authenticate",
     "internal_authenticate",
+    "iso9796_trailer",
     "sign_ecdsa",
     "sign_iso9796_2",
     "signature_fits_short",
