@@ -23,9 +23,9 @@ from pathlib import Path
 from fixtures.cards import build_card, chip_for_card
 from fixtures.citizens import load_citizens
 from reader import ReadOptions, keys_for_id_number, read_card
-from reader.events import CardMonitor
+from reader.drivers.events import CardMonitor
+from reader.drivers.pcsc import PCSCTransport
 from reader.keys import AccessKey
-from reader.pcsc import PCSCTransport
 
 READER = "Virtual PCD 00 00"
 PORT = 35963

@@ -31,8 +31,8 @@ from fixtures.link import LINKS
 from fixtures.quirks import AnswerCap, CardLostFor, ExtendedApduFails, SpuriousReset, T0Card
 from fixtures.vpcd import VpcdCard
 from reader import CANKey, read_card
-from reader.events import CardMonitor
-from reader.pcsc import PCSCTransport
+from reader.drivers.events import CardMonitor
+from reader.drivers.pcsc import PCSCTransport
 from reader.profile import ReaderProfile
 
 READER = "Virtual PCD 00 00"

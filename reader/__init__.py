@@ -5,8 +5,12 @@ Public API (docs/architecture.md): ``Transport``, ``ReplayTransport``, ``BACKey`
 ``keys_for_id_number``, ``open_session``, ``read_card``, ``lds.parse_*``.
 """
 
-from reader.card import CardRead, IncompleteReadError, ReadEvent, ReadStats, read_card
-from reader.chipauth import AuthOutcome
+from reader.drivers.access import open_session
+from reader.drivers.authenticate import AuthOutcome
+from reader.drivers.card import CardRead, IncompleteReadError, ReadEvent, ReadStats, read_card
+from reader.drivers.read_binary import ReadOptions
+from reader.drivers.session import Session
+from reader.drivers.transport import ReplayTransport, Transport
 from reader.errors import (
     AccessDeniedError,
     CardError,
@@ -22,8 +26,6 @@ from reader.errors import (
 )
 from reader.keys import AccessKey, BACKey, CANKey, InvalidKeyError, keys_for_id_number
 from reader.profile import ReaderProfile
-from reader.session import ReadOptions, Session, open_session
-from reader.transport import ReplayTransport, Transport
 
 __version__ = "0.1.0"
 

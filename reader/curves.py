@@ -3,7 +3,7 @@
 package's, which every curve has, and pyca/cryptography's, where it has the curve).
 
 Everything that needs a curve takes it from here: the PACE and Chip Authentication groups
-(``reader.groups``), the SubjectPublicKeyInfo loader (``reader.lds.public_key``), signature
+(``reader.protocol.groups``), the SubjectPublicKeyInfo loader (``reader.lds.public_key``), signature
 verification (``verify.signatures``) and the test doubles (``fixtures``). See
 ``docs/architecture.md`` "One place per concern".
 

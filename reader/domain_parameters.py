@@ -1,6 +1,6 @@
 """The standardized domain parameter ids of PACE and Chip Authentication (ICAO 9303-11 §9.5.1):
 ids 0-2 are the MODP groups of RFC 5114 §2.1-2.3, ids 8-18 the named curves of
-``reader.curves``. ``reader.groups`` turns an id into the group the protocols compute in.
+``reader.curves``. ``reader.protocol.groups`` turns an id into the group the protocols compute in.
 """
 
 from __future__ import annotations

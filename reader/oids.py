@@ -28,9 +28,9 @@ ID_AA = "2.23.136.1.1.5"
 
 Mapping = Literal["GM", "IM", "CAM"]
 KeyAgreement = Literal["DH", "ECDH"]
-Cipher = Literal["3DES", "AES"]
+CipherName = Literal["3DES", "AES"]
 
-_CIPHERS: dict[int, tuple[Cipher, int, str]] = {
+_CIPHERS: dict[int, tuple[CipherName, int, str]] = {
     1: ("3DES", 16, "3DES-CBC-CBC"),
     2: ("AES", 16, "AES-CBC-CMAC-128"),
     3: ("AES", 24, "AES-CBC-CMAC-192"),
@@ -46,7 +46,7 @@ class PACEProtocol:
     name: str  # e.g. "id-PACE-ECDH-GM-AES-CBC-CMAC-128"
     mapping: Mapping
     key_agreement: KeyAgreement
-    cipher: Cipher
+    cipher: CipherName
     key_length: int  # bytes of session key (3DES: two-key, 16)
 
 
@@ -57,7 +57,7 @@ class CAProtocol:
     oid: str
     name: str
     key_agreement: KeyAgreement
-    cipher: Cipher
+    cipher: CipherName
     key_length: int
 
 

@@ -16,7 +16,7 @@ from reader import tlv
 from reader.errors import ParseError
 
 if TYPE_CHECKING:
-    from reader.session import ReadOptions
+    from reader.drivers.read_binary import ReadOptions
 
 MAX_ATR_INFO = 1024
 SHORT_ANSWER = 258

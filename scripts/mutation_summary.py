@@ -32,9 +32,9 @@ def main() -> int:
         f"{'module':<22} {'killed':>7} {'survived':>9} {'timeout':>8} {'no tests':>9} {'score':>7}"
     )
     rows = dict(counts)
-    pace = [m for m in counts if m.startswith("reader.pace")]
+    pace = [m for m in counts if m.startswith("reader.protocol.pace")]
     if len(pace) > 1:  # the PACE modules together, as the quality target names them
-        rows["reader.pace* (all)"] = sum((counts[m] for m in pace), Counter())
+        rows["reader.protocol.pace* (all)"] = sum((counts[m] for m in pace), Counter())
     passive = [m for m in counts if m in _PASSIVE or m.startswith("verify.passive")]
     if len(passive) > 1:  # passive authentication together, as it was one module before
         rows["passive auth (all)"] = sum((counts[m] for m in passive), Counter())

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from reader.card import CardRead
-from reader.chipauth import AuthOutcome
+from reader.drivers.authenticate import AuthOutcome
+from reader.drivers.card import CardRead
 from reader.errors import ParseError
 from reader.lds import vocabulary
 from verify.active_auth import verify_active_authentication

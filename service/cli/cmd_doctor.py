@@ -141,7 +141,7 @@ def check_pcsc(
         return [Check("pcsc", "skip", "simulated mode: no PC/SC readers are used")]
     if list_readers is None:
         try:
-            from reader import pcsc
+            from reader.drivers import pcsc
 
             list_readers = pcsc.list_readers
         except ImportError:

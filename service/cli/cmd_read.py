@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reader import BACKey, CANKey, ReadOptions, keys_for_id_number, read_card
-from reader.card import DEFAULT_RESUME_WAIT, CardRead, ReadEvent
+from reader.drivers.card import DEFAULT_RESUME_WAIT, CardRead, ReadEvent
 from reader.keys import AccessKey, InvalidKeyError
 from service.cli.render import card_summary, check_json, print_human
 
@@ -120,7 +120,7 @@ def access_key(args: argparse.Namespace) -> AccessKey:
 
 def _transport(args: argparse.Namespace) -> tuple[Any, AccessKey]:
     if args.reader:
-        from reader.pcsc import PCSCTransport
+        from reader.drivers.pcsc import PCSCTransport
 
         return PCSCTransport(args.reader, timeout=10.0), access_key(args)
     from fixtures.cards import build_card, chip_for_card
@@ -270,8 +270,8 @@ def read_dump(directory: Path) -> dict[str, bytes]:
 
 
 def card_from_dump(directory: Path) -> CardRead:
-    from reader.card import ReadStats, parse_one
-    from reader.chipauth import AuthOutcome
+    from reader.drivers.authenticate import AuthOutcome
+    from reader.drivers.card import ReadStats, parse_one
 
     files = read_dump(directory)
     offline = AuthOutcome.not_attempted(

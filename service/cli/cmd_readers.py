@@ -49,8 +49,8 @@ def data_dir(option: str | None) -> Path:
 
 
 def run_readers(args: argparse.Namespace) -> int:
-    from reader.events import CardMonitor
-    from reader.pcsc import parse_atr
+    from reader.drivers.events import CardMonitor
+    from reader.drivers.pcsc import parse_atr
 
     states = CardMonitor(report_present=False).snapshot()
     if args.probe:
@@ -87,8 +87,8 @@ def run_readers(args: argparse.Namespace) -> int:
 def probe(name: str) -> dict[str, Any]:
     """What the card on reader ``name`` and the reader can do, tried with plain commands only
     (no access key: nothing personal is read)."""
-    from reader.pcsc import PCSCTransport, parse_atr
-    from reader.session import read_atr_info
+    from reader.drivers.access import read_atr_info
+    from reader.drivers.pcsc import PCSCTransport, parse_atr
 
     found: dict[str, Any] = {}
     # extended_length=True: send the extended probe even where the ATR says nothing of it.

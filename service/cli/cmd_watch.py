@@ -1,7 +1,7 @@
 """``cccd watch --reader NAME``: wait for cards on a PC/SC reader and read each one inserted,
 asking for its ID number (typed, or the QR code scanned into the prompt), then print the
-verified identity. Card events come from ``reader.events`` (pcscd's event counter, so a quick
-swap is still two cards)."""
+verified identity. Card events come from ``reader.drivers.events`` (pcscd's event counter, so a
+quick swap is still two cards)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def id_number_from(text: str) -> str:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from reader.events import CardMonitor
+    from reader.drivers.events import CardMonitor
 
     monitor = CardMonitor([args.reader])
     stop = threading.Event()
@@ -75,7 +75,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
 def _read_one(args: argparse.Namespace) -> int:
     from reader import CardError, ReadOptions, keys_for_id_number, read_card
-    from reader.pcsc import PCSCTransport
+    from reader.drivers.pcsc import PCSCTransport
     from service.cli.cmd_read import _show
     from service.cli.progress import FileProgress
 

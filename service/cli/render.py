@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reader.card import CardRead
+from reader.drivers.card import CardRead
 
 VERDICTS = {
     "verified": "GENUINE: signed by a trusted CSCA",

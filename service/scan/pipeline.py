@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import reader
-from reader.card import DEFAULT_RESUME_WAIT, CardRead, EventFn, IncompleteReadError
+from reader.drivers.card import DEFAULT_RESUME_WAIT, CardRead, EventFn, IncompleteReadError
+from reader.drivers.transport import Transport
 from reader.errors import AccessDeniedError, CardError
 from reader.keys import AccessKey, BACKey, CANKey, InvalidKeyError, keys_for_id_number
 from reader.profile import ReaderProfile
-from reader.transport import Transport
 from verify import vntext
 from verify.trust import TrustStore
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reader.card import ReadEvent
+from reader.drivers.card import ReadEvent
 from reader.errors import CardError
 from service.api.events import EventBus
 from service.api.metrics import Metrics

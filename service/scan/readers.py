@@ -1,5 +1,5 @@
 """Readers the service drives: simulated readers holding fictional chips (``cccd serve
---simulated``) and PC/SC readers (``reader.pcsc``, imported lazily so the service runs where
+--simulated``) and PC/SC readers (``reader.drivers.pcsc``, imported lazily so the service runs where
 pyscard or pcscd are missing, and says so in ``GET /readers``)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from reader.drivers.transport import Transport
 from reader.errors import CardRemovedError, TransportError
-from reader.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class PCSCReader:
         return None
 
     def connect(self) -> Transport:
-        from reader import pcsc
+        from reader.drivers import pcsc
 
         try:
             transport: Transport = pcsc.PCSCTransport(self.name, timeout=self.timeout)
@@ -187,7 +187,7 @@ class ReaderRegistry:
         if not self.use_pcsc:
             return
         try:
-            from reader import pcsc
+            from reader.drivers import pcsc
 
             names = pcsc.list_readers()
         except ImportError:
@@ -196,7 +196,7 @@ class ReaderRegistry:
         except TransportError as exc:
             self.pcsc_status = f"PC/SC unavailable: {exc}"
             return
-        except Exception as exc:  # pyscard missing or broken underneath reader.pcsc
+        except Exception as exc:  # pyscard missing or broken underneath reader.drivers.pcsc
             self.pcsc_status = f"PC/SC unavailable: {type(exc).__name__}"
             return
         self.pcsc_status = "ok"

@@ -149,7 +149,7 @@ def test_cli_verify_of_a_dump_human_and_json(
 
 
 def test_active_authentication_counts_when_chip_authentication_could_not_run() -> None:
-    from reader.chipauth import AuthOutcome
+    from reader.drivers.authenticate import AuthOutcome
     from verify.check import clone_check
 
     card = build_card(ID)

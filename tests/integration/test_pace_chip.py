@@ -14,7 +14,7 @@ from fixtures.chip_auth import AAKey, CAKey, ChipAuthExtension, build_dg14
 from fixtures.chip_pace import PaceExtension, build_card_access, real_card_access
 from reader import BACKey, CANKey, ReadOptions, open_session, read_card, tlv
 from reader.errors import AccessDeniedError, ProtocolError, StatusWordError, UnsupportedError
-from reader.pace import standard_group
+from reader.protocol.groups import standard_group
 from verify.active_auth import verify_active_authentication
 
 CAN = "001234"

@@ -13,7 +13,7 @@ from fixtures import faults as F
 from fixtures.chip import SimulatedChip
 from reader import BACKey, ReadOptions, open_session, tlv
 from reader.errors import AccessDeniedError, CardRemovedError, ParseError
-from reader.sm import max_plain_for_short
+from reader.protocol.sm import max_plain_for_short
 
 KEY = BACKey("185001234", "850314", "250314")
 COM = bytes.fromhex("60145F0104303130365F36063034303030305C026175")

@@ -24,7 +24,7 @@ from fixtures.quirks import (
     is_extended,
 )
 from reader import CANKey, IncompleteReadError, ReadOptions, read_card
-from reader.card import CardRead, ReadEvent
+from reader.drivers.card import CardRead, ReadEvent
 from reader.errors import CardRemovedError
 from reader.profile import ReaderProfile, parse_atr_info
 from verify.check import check_card

@@ -14,7 +14,7 @@ from fixtures.cards import build_card, chip_for_card
 from fixtures.chip import SimulatedChip
 from fixtures.citizens import load_citizens
 from reader import BACKey, CANKey, ReadOptions, read_card
-from reader.card import IncompleteReadError
+from reader.drivers.card import IncompleteReadError
 from reader.errors import AccessDeniedError
 from reader.keys import check_digit
 

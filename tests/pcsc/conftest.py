@@ -43,8 +43,8 @@ def pcsc_stack() -> list[str]:
         import smartcard  # noqa: F401
     except ImportError:
         _unavailable("pyscard is not installed")
+    from reader.drivers.pcsc import list_readers
     from reader.errors import TransportError
-    from reader.pcsc import list_readers
 
     try:
         readers = list_readers()
@@ -57,7 +57,7 @@ def pcsc_stack() -> list[str]:
 
 
 def reader_has_card(reader: str = READER) -> bool:
-    from reader.events import CardMonitor
+    from reader.drivers.events import CardMonitor
 
     state = CardMonitor([reader]).snapshot().get(reader)
     return bool(state and state.present)

@@ -3,9 +3,8 @@ card-event state comparison (event counter), the progress line. Run everywhere."
 
 from __future__ import annotations
 
-from reader.errors import CardRemovedError, TransportTimeoutError
-from reader.events import ReaderState, diff_states
-from reader.pcsc import (
+from reader.drivers.events import ReaderState, diff_states
+from reader.drivers.pcsc import (
     NoCardError,
     NoReaderError,
     PCSCUnavailableError,
@@ -13,6 +12,7 @@ from reader.pcsc import (
     parse_atr,
     translate,
 )
+from reader.errors import CardRemovedError, TransportTimeoutError
 from service.cli.progress import render
 
 R = "Reader 0"

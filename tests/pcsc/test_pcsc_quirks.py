@@ -20,8 +20,8 @@ from fixtures.citizens import load_citizens
 from fixtures.quirks import AnswerCap, CardLostFor, ExtendedApduFails, SpuriousReset, T0Card
 from fixtures.vpcd import VpcdCard
 from reader import CANKey, ReadOptions, read_card
-from reader.card import CardRead, ReadEvent
-from reader.pcsc import PCSCTransport
+from reader.drivers.card import CardRead, ReadEvent
+from reader.drivers.pcsc import PCSCTransport
 from reader.profile import ReaderProfile
 from tests.pcsc.conftest import READER, card_for, put_card
 from verify.check import check_card

@@ -19,8 +19,8 @@ from fixtures import faults as F
 from fixtures.citizens import load_citizens
 from fixtures.vpcd import VpcdCard
 from reader import CardRemovedError, IncompleteReadError, TransportTimeoutError, read_card
-from reader.events import CardEvent, CardMonitor
-from reader.pcsc import NoCardError, NoReaderError, PCSCTransport, ReaderBusyError
+from reader.drivers.events import CardEvent, CardMonitor
+from reader.drivers.pcsc import NoCardError, NoReaderError, PCSCTransport, ReaderBusyError
 from tests.pcsc.conftest import (
     OTHER_READER,
     READER,

@@ -19,7 +19,7 @@ import pytest
 
 from fixtures import bhxh_gateway as standin
 from fixtures import pki
-from reader.pcsc import PCSCUnavailableError
+from reader.drivers.pcsc import PCSCUnavailableError
 from service.cli.cmd_doctor import Check, check_clock, check_port, run_checks
 from service.settings import Settings
 

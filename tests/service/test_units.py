@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.card import CardRead, IncompleteReadError, ReadStats
+from reader.drivers.card import CardRead, IncompleteReadError, ReadStats
 from reader.errors import (
     AccessDeniedError,
     CardRemovedError,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixtures.chip_auth import AAKey, build_dg14, sign_iso9796_2
+from fixtures.chip_auth import AAKey, build_dg14
+from reader.protocol.active_auth import sign_iso9796_2
 from verify.active_auth import verify_active_authentication
 
 RSA = AAKey.rsa_generate(1024, "sha1")

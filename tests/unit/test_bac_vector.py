@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from reader import BACKey, ReadOptions, ReplayTransport, open_session
-from reader.bac import BACTerminal, BasicAccessKeys
-from reader.crypto import KDF_ENC, Cipher, derive_key
+from reader.protocol.bac import BACTerminal, BasicAccessKeys
+from reader.protocol.cipher import KDF_ENC, Cipher
 
 
 def _key(v: dict[str, Any]) -> BACKey:
@@ -76,8 +76,8 @@ def test_replay_refuses_any_deviation(bac_vector: dict[str, Any]) -> None:
 
 def test_kdf_aes_lengths() -> None:
     seed = bytes(range(16))
-    assert len(derive_key(seed, KDF_ENC, Cipher.AES, 128)) == 16
-    assert len(derive_key(seed, KDF_ENC, Cipher.AES, 192)) == 24
-    assert len(derive_key(seed, KDF_ENC, Cipher.AES, 256)) == 32
+    assert len(Cipher("AES", 16).kdf(seed, KDF_ENC)) == 16
+    assert len(Cipher("AES", 24).kdf(seed, KDF_ENC)) == 24
+    assert len(Cipher("AES", 32).kdf(seed, KDF_ENC)) == 32
     # 3DES keys carry odd parity in every byte.
-    assert all(bin(b).count("1") % 2 for b in derive_key(seed, KDF_ENC, Cipher.TDES))
+    assert all(bin(b).count("1") % 2 for b in Cipher("3DES").kdf(seed, KDF_ENC))

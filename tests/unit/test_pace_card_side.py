@@ -12,7 +12,8 @@ from fixtures.chip_pace import build_card_access
 from reader import tlv
 from reader.keys import CANKey
 from reader.lds.security_infos import encode_oid
-from reader.pace import PaceChip, PaceTerminal
+from reader.protocol.pace import PaceTerminal
+from reader.protocol.pace_chip import PaceChip
 
 GM = "0.4.0.127.0.7.2.2.4.2.2"  # id-PACE-ECDH-GM-AES-CBC-CMAC-128
 IM = "0.4.0.127.0.7.2.2.4.4.2"  # id-PACE-ECDH-IM-AES-CBC-CMAC-128

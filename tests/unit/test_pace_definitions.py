@@ -15,12 +15,16 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fixtures.chip_pace import build_card_access
 from reader import tlv
 from reader.apdu import Command, Response
+from reader.drivers.access import perform_pace
 from reader.errors import AccessDeniedError, ProtocolError
 from reader.keys import BACKey, CANKey
 from reader.lds.security_infos import encode_oid
-from reader.pace import PaceChip, PaceTerminal, Suite, perform_pace, pseudo_random, standard_group
-from reader.pace_mapping import decrypt_ca_data, encrypt_ca_data
-from reader.pace_messages import dynamic_data, general_authenticate, public_key_object
+from reader.protocol.cipher import Cipher as SymmetricCipher
+from reader.protocol.groups import standard_group
+from reader.protocol.pace import PaceTerminal
+from reader.protocol.pace_chip import PaceChip
+from reader.protocol.pace_mapping import decrypt_ca_data, encrypt_ca_data, pseudo_random
+from reader.protocol.pace_messages import dynamic_data, general_authenticate, public_key_object
 
 # §4.4.3.3.2: the constants c0, c1 for nonces of l = 128 and l = 256 bits.
 C0 = {
@@ -73,7 +77,7 @@ def _r_p(s: bytes, t: bytes, cipher: str, key_length: int, p: int) -> int:
     ],
 )
 def test_pseudo_random_follows_figure_3(cipher: str, key_length: int, parameter_id: int) -> None:
-    suite = Suite.of(cipher, key_length)
+    suite = SymmetricCipher.of(cipher, key_length)
     group = standard_group(parameter_id)
     for _ in range(3):
         s = os.urandom(suite.nonce_length)
@@ -103,7 +107,7 @@ def test_public_key_object_is_the_9_4_template() -> None:
 
 
 def test_cam_data_out_of_range_names_pace_cam() -> None:
-    suite, group, ks_enc = Suite.of("AES", 16), standard_group(13), bytes(range(16))
+    suite, group, ks_enc = SymmetricCipher.of("AES", 16), standard_group(13), bytes(range(16))
     encrypted = encrypt_ca_data(suite, ks_enc, group.order, group)
     with pytest.raises(ProtocolError) as info:
         decrypt_ca_data(suite, ks_enc, encrypted, group)

@@ -12,10 +12,12 @@ import pytest
 from fixtures.chip_pace import build_card_access, pace_info
 from reader import tlv
 from reader.apdu import Command, Response
+from reader.drivers.access import perform_pace
 from reader.errors import AccessDeniedError, StatusWordError, UnsupportedError
 from reader.keys import CANKey
 from reader.lds.security_infos import PACEInfo, parse_card_access
-from reader.pace import PaceChip, PaceTerminal, perform_pace, select_pace
+from reader.protocol.pace import PaceTerminal, select_pace
+from reader.protocol.pace_chip import PaceChip
 
 GM = "0.4.0.127.0.7.2.2.4.2.2"  # id-PACE-ECDH-GM-AES-CBC-CMAC-128
 CARD_ACCESS = build_card_access([(GM, 13)])

@@ -12,20 +12,14 @@ import pytest
 
 from reader import BACKey, CANKey, ReadOptions, ReplayTransport, open_session
 from reader.apdu import Command, Response
-from reader.crypto import Cipher
+from reader.drivers.access import perform_pace
 from reader.errors import AccessDeniedError, ProtocolError
-from reader.pace import (
-    DHGroup,
-    ECGroup,
-    PaceChip,
-    PaceTerminal,
-    Suite,
-    password_seed,
-    perform_pace,
-    point_encode,
-    pseudo_random,
-    standard_group,
-)
+from reader.protocol.cipher import Cipher
+from reader.protocol.groups import DHGroup, ECGroup, point_encode, standard_group
+from reader.protocol.pace import PaceTerminal
+from reader.protocol.pace_chip import PaceChip
+from reader.protocol.pace_mapping import pseudo_random
+from reader.protocol.pace_messages import password_seed
 
 VECTOR = json.loads(
     (
@@ -81,7 +75,7 @@ def test_appendix_g1_byte_for_byte_through_open_session() -> None:
     assert session.access_protocol == "PACE"
     assert session.access.pace_parameters == "PACE-ECDH-GM-AES-128 brainpoolP256r1"
     assert session.sm is not None
-    assert session.sm.cipher is Cipher.AES
+    assert session.sm.cipher.name == "AES"
     assert session.sm.ks_enc.hex().upper() == VECTOR["ks_enc"]
     assert session.sm.ks_mac.hex().upper() == VECTOR["ks_mac"]
     assert session.sm.ssc == int(VECTOR["ssc_after"], 16)
@@ -176,7 +170,7 @@ H1_T = "5DD4CBFC96F5453B130D890A1CDBAE32"
 def test_appendix_h1_pseudo_random_and_point_encoding() -> None:
     group = standard_group(13)
     assert isinstance(group, ECGroup)
-    suite = Suite(cipher=Cipher.AES, key_length=16)
+    suite = Cipher("AES", 16)
     value = pseudo_random(bytes.fromhex(H1_S), bytes.fromhex(H1_T), suite, group.modulus)
     assert value == int("A2F8FF2DF50E52C6599F386ADCB595D229F6A167ADE2BE5F2C3296ADD5B7430E", 16)
     x, y = point_encode(value, group.modulus, int(group.curve.a()), int(group.curve.b()))

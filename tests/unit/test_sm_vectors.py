@@ -14,9 +14,9 @@ import pytest
 
 from reader import tlv
 from reader.apdu import Command, Response
-from reader.crypto import Cipher
 from reader.errors import SecureMessagingError, StatusWordError
-from reader.sm import SecureMessaging, SessionDeadError
+from reader.protocol.cipher import Cipher
+from reader.protocol.sm import SecureMessaging, SessionDeadError
 
 VECTORS = json.loads(
     (Path(__file__).parents[1] / "vectors" / "aes-secure-messaging.json").read_text("utf-8")
@@ -25,7 +25,7 @@ CASES = {case["name"]: case for case in VECTORS["cases"]}
 
 
 def _sm(case: dict[str, Any], ssc_field: str = "ssc_before") -> SecureMessaging:
-    cipher = Cipher.TDES if case["cipher"] == "3DES" else Cipher.AES
+    cipher = Cipher.of(case["cipher"], len(bytes.fromhex(case["ks_enc"])))
     return SecureMessaging(
         cipher,
         bytes.fromhex(case["ks_enc"]),

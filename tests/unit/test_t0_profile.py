@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from reader.drivers.t0 import T0Exchange, t0_transmit
 from reader.errors import ParseError, ProtocolError
 from reader.profile import ReaderProfile, parse_atr_info
-from reader.t0 import T0Exchange, t0_transmit
 from service.scan.reader_memory import MAX_ENTRIES, ReaderMemory
 
 

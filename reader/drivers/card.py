@@ -31,8 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from reader import chipauth, lds
-from reader.chipauth import AuthOutcome
+from reader import lds
+from reader.drivers.access import open_session, reopen_session
+from reader.drivers.authenticate import AuthOutcome, authenticate
+from reader.drivers.read_binary import Learned, PartialFile, ProgressFn, ReadOptions
+from reader.drivers.session import ApduStats, Session
+from reader.drivers.transport import Transport
 from reader.errors import (
     CardError,
     CardRemovedError,
@@ -45,17 +49,6 @@ from reader.errors import (
 from reader.files import EAC_PROTECTED, TAG_TO_NAME
 from reader.keys import AccessKey
 from reader.profile import AtrInfo, ReaderProfile
-from reader.session import (
-    ApduStats,
-    Learned,
-    PartialFile,
-    ProgressFn,
-    ReadOptions,
-    Session,
-    open_session,
-    reopen_session,
-)
-from reader.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -454,7 +447,7 @@ def _authenticate_chip(
     aa_challenge: bytes | None,
     aa_verifier: Callable[[bytes, bytes, bytes, bytes | None], bool] | None,
 ) -> None:
-    result.chip_authentication, result.active_authentication = chipauth.authenticate(
+    result.chip_authentication, result.active_authentication = authenticate(
         session,
         result.files,
         result.parsed,

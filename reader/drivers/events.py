@@ -8,7 +8,7 @@ faster than one wait (removed and another inserted) still shows as removed + ins
 pseudo-reader, and from listing the readers again after every wait.
 
 The state comparison (``diff_states``) is pure; ``CardMonitor`` does the waiting. PC/SC is
-reached only through ``reader.pcsc``.
+reached only through ``reader.drivers.pcsc``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from reader import pcsc
+from reader.drivers import pcsc
 from reader.errors import TransportTimeoutError
 
 log = logging.getLogger(__name__)

@@ -16,18 +16,8 @@ from collections.abc import Callable
 
 from reader import tlv
 from reader.apdu import Command, Response, status_error
-from reader.crypto import (
-    Cipher,
-    aes_cbc_decrypt,
-    aes_cbc_encrypt,
-    aes_ecb_encrypt,
-    mac,
-    pad,
-    tdes_cbc_decrypt,
-    tdes_cbc_encrypt,
-    unpad,
-)
 from reader.errors import ParseError, SecureMessagingError, StatusWordError
+from reader.protocol.cipher import Cipher
 
 SM_CLA = 0x0C
 SESSION_ENDING_SW = frozenset({0x6987, 0x6988})
@@ -48,38 +38,27 @@ class SecureMessaging:
         self.dead = False
         self._ssc_before_command = self.ssc
 
+    @classmethod
+    def from_shared_secret(cls, cipher: Cipher, shared_secret: bytes) -> SecureMessaging:
+        """Secure messaging under the session keys of ``shared_secret``, SSC 0 (§9.7.1)."""
+        return cls(cipher, *cipher.session_keys(shared_secret), 0)
+
     # -- shared pieces --------------------------------------------------------------------
     @property
     def block(self) -> int:
         return self.cipher.block_size
 
     def ssc_bytes(self) -> bytes:
-        return self.ssc.to_bytes(self.block, "big")
+        return self.cipher.ssc_bytes(self.ssc)
 
     def _mac(self, data: bytes) -> bytes:
-        return mac(self.cipher, self.ks_mac, pad(self.ssc_bytes() + data, self.block))
-
-    def _iv(self) -> bytes:
-        if self.cipher is Cipher.TDES:
-            return bytes(8)
-        return aes_ecb_encrypt(self.ks_enc, self.ssc_bytes())
+        return self.cipher.mac(self.ks_mac, self.ssc_bytes() + data)
 
     def _encrypt(self, data: bytes) -> bytes:
-        padded = pad(data, self.block)
-        if self.cipher is Cipher.TDES:
-            return tdes_cbc_encrypt(self.ks_enc, padded)
-        return aes_cbc_encrypt(self.ks_enc, padded, self._iv())
+        return self.cipher.sm_encrypt(self.ks_enc, self.ssc, data)
 
     def _decrypt(self, data: bytes) -> bytes:
-        if not data or len(data) % self.block:
-            raise SecureMessagingError(
-                f"encrypted data of {len(data)} bytes is not a whole number of blocks"
-            )
-        if self.cipher is Cipher.TDES:
-            plain = tdes_cbc_decrypt(self.ks_enc, data)
-        else:
-            plain = aes_cbc_decrypt(self.ks_enc, data, self._iv())
-        return unpad(plain)
+        return self.cipher.sm_decrypt(self.ks_enc, self.ssc, data)
 
     def _fail(self, message: str) -> SecureMessagingError:
         self.dead = True
@@ -111,7 +90,7 @@ class SecureMessaging:
                 body += tlv.encode(0x97, (le % 65536).to_bytes(2, "big"))
             else:
                 body += tlv.encode(0x97, bytes([le % 256]))
-        checksum = self._mac(pad(header, self.block) + body)
+        checksum = self._mac(self.cipher.pad(header) + body)
         body += tlv.encode(0x8E, checksum)
         # The protected answer is larger than the plain one: a plain Le that cannot fit a
         # short answer with SM overhead needs extended length. Le 256 (short '00') means "as
@@ -204,7 +183,7 @@ class SecureMessaging:
         if do8e is None:
             self.dead = True
             raise StatusWordError(0x6987, "SM command without DO'8E'")
-        if not hmac.compare_digest(self._mac(pad(header, self.block) + macced), do8e.value):
+        if not hmac.compare_digest(self._mac(self.cipher.pad(header) + macced), do8e.value):
             self.dead = True
             raise StatusWordError(0x6988, "SM command MAC does not verify")
         data = b""

@@ -1,7 +1,8 @@
 """Key-agreement groups of PACE and Chip Authentication: elliptic-curve groups over GF(p) and
 prime-order subgroups of GF(p)* (ICAO 9303-11 §9.5.1 standardized domain parameters, ids 0-2
 from RFC 5114 and 8-18 named curves; §9.6 key agreement; §9.4 public key encoding; point
-encoding of the Integrated Mapping, Appendix B; §6.2 / DG14 keys for Chip Authentication).
+encoding of the Integrated Mapping, Appendix B). Pure arithmetic: the groups of DG14 keys are
+built from their parsed records in :mod:`reader.protocol.chip_auth`.
 
 Every public key received from the other side goes through :meth:`Group.decode`, which
 validates it: an EC point must be uncompressed and on the curve, a DH value in 2..p-2 and in
@@ -11,15 +12,12 @@ the prime-order subgroup. Elliptic-curve arithmetic is the maintained ``ecdsa`` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ecdsa import ellipticcurve
 
 from reader import curves
 from reader.errors import ProtocolError, UnsupportedError
-
-if TYPE_CHECKING:
-    from reader.lds.public_key import PublicKeyInfo
 
 RandomFn = Callable[[int], bytes]
 
@@ -295,31 +293,6 @@ def group_for_curve_oid(curve_oid: str) -> ECGroup | None:
     return ECGroup.named(curve.name, curve.ecdsa) if curve is not None else None
 
 
-def group_for_key_info(key: PublicKeyInfo) -> Group:
-    """The group of a DG14 chip authentication key (named or explicit EC, or DH)."""
-    if key.key_type == "EC":
-        if key.curve_oid is not None:
-            named = group_for_curve_oid(key.curve_oid)
-            if named is not None:
-                return named
-        domain = key.ec_domain
-        if domain is None:
-            raise UnsupportedError("chip authentication key without curve parameters")
-        known = curves.matching(domain.p, domain.a, domain.b, domain.order)
-        if known is not None:
-            return ECGroup.named(known.name, known.ecdsa)
-        curve = ellipticcurve.CurveFp(domain.p, domain.a, domain.b, domain.cofactor or 1)
-        base = ECGroup("explicit", curve, None, domain.order)
-        generator = base.decode(domain.generator)
-        return ECGroup("explicit", curve, generator, domain.order)
-    if key.key_type == "DH":
-        dh = key.dh_domain
-        if dh is None:
-            raise UnsupportedError("DH chip authentication key without domain parameters")
-        return DHGroup("dh", dh.p, dh.g, dh.q or 0)
-    raise UnsupportedError(f"chip authentication key of type {key.key_type}")
-
-
 def draw_scalar(random: RandomFn, order: int) -> int:
     """A private key in 1..order-1 from ``random(L)`` big-endian, drawn again when out of range."""
     length = (order.bit_length() + 7) // 8
@@ -341,7 +314,6 @@ __all__ = [
     "Group",
     "draw_scalar",
     "group_for_curve_oid",
-    "group_for_key_info",
     "point_encode",
     "standard_group",
 ]

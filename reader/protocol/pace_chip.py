@@ -1,6 +1,6 @@
 """The card side of PACE (ICAO 9303-11 §4.4, APDUs §4.4.4), used by the simulated chip
 (``fixtures.chip_pace``): MSE:Set AT and the four GENERAL AUTHENTICATE steps, with the same
-groups, mappings and messages as the terminal in :mod:`reader.pace`.
+groups, mappings and messages as the terminal in :mod:`reader.protocol.pace`.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import hmac
 from collections.abc import Callable
 
 from reader import tlv
-from reader.crypto import KDF_PACE
 from reader.errors import ParseError, ProtocolError, UnsupportedError
-from reader.groups import Group, RandomFn, draw_scalar, standard_group
 from reader.keys import BACKey, CANKey
 from reader.lds.security_infos import PACE_PROTOCOLS, PACEProtocol, encode_oid
-from reader.pace_mapping import encrypt_ca_data, generic_mapping, integrated_mapping
-from reader.pace_messages import (
+from reader.protocol.cipher import KDF_PACE, Cipher
+from reader.protocol.groups import Group, RandomFn, draw_scalar, standard_group
+from reader.protocol.pace_mapping import encrypt_ca_data, generic_mapping, integrated_mapping
+from reader.protocol.pace_messages import (
     PASSWORD_CAN,
     PASSWORD_MRZ,
     authentication_token,
@@ -23,8 +23,7 @@ from reader.pace_messages import (
     password_seed,
     required,
 )
-from reader.sm import SecureMessaging
-from reader.suite import Suite
+from reader.protocol.sm import SecureMessaging
 
 TamperFn = Callable[[str, bytes], bytes]
 
@@ -63,7 +62,7 @@ class PaceChip:
         self.step = 0
         self.protocol: PACEProtocol | None = None
         self.group: Group | None = None
-        self.suite: Suite | None = None
+        self.cipher: Cipher | None = None
         self.k_pi = b""
         self.result = None
 
@@ -102,12 +101,12 @@ class PaceChip:
             return 0x6A88
         self.protocol = protocol
         self.group = standard_group(wanted)
-        self.suite = Suite.of(protocol.cipher, protocol.key_length)
-        self.k_pi = self.suite.kdf(self.passwords[password_ref[0]], KDF_PACE)
+        self.cipher = Cipher.of(protocol.cipher, protocol.key_length)
+        self.k_pi = self.cipher.kdf(self.passwords[password_ref[0]], KDF_PACE)
         return 0x9000
 
     def general_authenticate(self, data: bytes) -> tuple[bytes, int]:
-        if self.protocol is None or self.group is None or self.suite is None:
+        if self.protocol is None or self.group is None or self.cipher is None:
             return b"", 0x6985
         try:
             objects = dynamic_data(data, "command")
@@ -120,20 +119,20 @@ class PaceChip:
         return self.tamper(step, encoded) if self.tamper is not None else encoded
 
     def _step(self, objects: dict[int, bytes]) -> tuple[bytes, int]:
-        assert self.protocol is not None and self.group is not None and self.suite is not None
-        group, suite, protocol = self.group, self.suite, self.protocol
+        assert self.protocol is not None and self.group is not None and self.cipher is not None
+        group, cipher, protocol = self.group, self.cipher, self.protocol
         self.step += 1
         if self.step == 1:
-            self.nonce_bytes = self.random(suite.nonce_length)
-            z = suite.encrypt(self.k_pi, self.nonce_bytes)
+            self.nonce_bytes = self.random(cipher.nonce_length)
+            z = cipher.encrypt(self.k_pi, self.nonce_bytes)
             return tlv.encode(0x7C, [tlv.encode(0x80, z)]), 0x9000
         if self.step == 2:
             mapping = required(objects, 0x81, "map nonce")
             nonce = int.from_bytes(self.nonce_bytes, "big")
             if protocol.mapping == "IM":
-                if len(mapping) != suite.key_length:
+                if len(mapping) != cipher.key_length:
                     raise ProtocolError("nonce t of the wrong length")
-                self.mapped = integrated_mapping(group, suite, self.nonce_bytes, mapping)
+                self.mapped = integrated_mapping(group, cipher, self.nonce_bytes, mapping)
                 return tlv.encode(0x7C, [tlv.encode(0x82, b"")]), 0x9000
             terminal_map = group.decode(mapping)
             self.map_private = draw_scalar(self.random, group.order)
@@ -148,19 +147,19 @@ class PaceChip:
             if self.public == self.terminal_public:
                 raise ProtocolError("equal ephemeral keys")
             secret = self.mapped.shared_secret(self.private, terminal_key)
-            self.ks_enc, self.ks_mac = suite.session_keys(secret)
+            self.ks_enc, self.ks_mac = cipher.session_keys(secret)
             public = self._out("ephemeral", self.public)
             return tlv.encode(0x7C, [tlv.encode(0x84, public)]), 0x9000
         if self.step == 4:
             token = required(objects, 0x85, "mutual authentication")
             expected = authentication_token(
-                suite, self.ks_mac, protocol.oid, self.mapped, self.public
+                cipher, self.ks_mac, protocol.oid, self.mapped, self.public
             )
             if not hmac.compare_digest(token, expected):
                 self.reset()
                 return b"", 0x6300
             chip_token = authentication_token(
-                suite, self.ks_mac, protocol.oid, self.mapped, self.terminal_public
+                cipher, self.ks_mac, protocol.oid, self.mapped, self.terminal_public
             )
             answer = [tlv.encode(0x86, chip_token)]
             if protocol.mapping == "CAM":
@@ -168,8 +167,8 @@ class PaceChip:
                     self.reset()
                     return b"", 0x6A88
                 ca_ic = pow(self.ca_private_key, -1, group.order) * self.map_private % group.order
-                answer.append(tlv.encode(0x8A, encrypt_ca_data(suite, self.ks_enc, ca_ic, group)))
-            sm = SecureMessaging(suite.cipher, self.ks_enc, self.ks_mac, 0)
+                answer.append(tlv.encode(0x8A, encrypt_ca_data(cipher, self.ks_enc, ca_ic, group)))
+            sm = SecureMessaging(cipher, self.ks_enc, self.ks_mac, 0)
             self.reset()
             self.result = sm
             return tlv.encode(0x7C, answer), 0x9000

@@ -2,7 +2,8 @@
 the Generic Mapping (§4.4.3.3.1), the Integrated Mapping with its pseudo-random function R_p
 (§4.4.3.3.2, point encoding in Appendix B) and the Chip Authentication Mapping's encrypted
 chip authentication data and its check against the DG14 key (§4.4.3.5).
-Both sides of PACE (:mod:`reader.pace`, :mod:`reader.pace_chip`) map through these functions.
+Both sides of PACE (:mod:`reader.protocol.pace`, :mod:`reader.protocol.pace_chip`) map through
+these functions.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reader.crypto import aes_ecb_encrypt, pad, unpad
 from reader.errors import ProtocolError
-from reader.groups import ECGroup, Group, standard_group
-from reader.suite import Suite
+from reader.protocol.cipher import AES_128, Cipher
+from reader.protocol.groups import ECGroup, Group, standard_group
 
 CAM_IV_INPUT = b"\xff" * 16
 
@@ -27,9 +27,9 @@ def generic_mapping(group: Group, nonce: int, private: int, other_public: Any) -
     return group.map_generic(nonce, h)
 
 
-def pseudo_random(s: bytes, t: bytes, suite: Suite, modulus: int) -> int:
+def pseudo_random(s: bytes, t: bytes, cipher: Cipher, modulus: int) -> int:
     """R_p(s, t) of §4.4.3.3.2 (pseudo-random number mapping), reduced mod p."""
-    wide = suite.key_length > 16
+    wide = cipher.key_length > 16
     c0 = bytes.fromhex(
         "d463d65234124ef7897054986dca0a174e28df758cbaa03f240616414d5a1676"
         if wide
@@ -42,18 +42,18 @@ def pseudo_random(s: bytes, t: bytes, suite: Suite, modulus: int) -> int:
     )
     block_bits = len(c0) * 8
     rounds = -(-(modulus.bit_length() + 64) // block_bits)
-    key = suite.encrypt(t, s)
+    key = cipher.encrypt(t, s)
     out = b""
     for _ in range(rounds):
-        key = key[: suite.key_length]
-        out += suite.encrypt(key, c1)
-        key = suite.encrypt(key, c0)
+        key = key[: cipher.key_length]
+        out += cipher.encrypt(key, c1)
+        key = cipher.encrypt(key, c0)
     return int.from_bytes(out, "big") % modulus
 
 
-def integrated_mapping(group: Group, suite: Suite, s: bytes, t: bytes) -> Group:
+def integrated_mapping(group: Group, cipher: Cipher, s: bytes, t: bytes) -> Group:
     """G~ = f_G(R_p(s, t)) (§4.4.3.3.2)."""
-    return group.map_integrated(pseudo_random(s, t, suite, group.modulus))
+    return group.map_integrated(pseudo_random(s, t, cipher, group.modulus))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,19 +67,20 @@ class ChipAuthenticationData:
 
 
 def cam_iv(ks_enc: bytes) -> bytes:
-    """IV for the encrypted chip authentication data: E(KS_enc, -1) (§4.4.3.5.4)."""
-    return aes_ecb_encrypt(ks_enc, CAM_IV_INPUT)
+    """IV for the encrypted chip authentication data: E(KS_enc, -1) (§4.4.3.5.4; PACE-CAM
+    runs on AES only)."""
+    return AES_128.encrypt_block(ks_enc, CAM_IV_INPUT)
 
 
-def encrypt_ca_data(suite: Suite, ks_enc: bytes, ca_ic: int, group: Group) -> bytes:
+def encrypt_ca_data(cipher: Cipher, ks_enc: bytes, ca_ic: int, group: Group) -> bytes:
     """A_IC = E(KS_enc, CA_IC) as the chip sends it in tag 8A (§4.4.3.5.1)."""
-    plain = pad(ca_ic.to_bytes(group.order_length, "big"), 16)
-    return suite.encrypt(ks_enc, plain, cam_iv(ks_enc))
+    plain = cipher.pad(ca_ic.to_bytes(group.order_length, "big"))
+    return cipher.encrypt(ks_enc, plain, cam_iv(ks_enc))
 
 
-def decrypt_ca_data(suite: Suite, ks_enc: bytes, encrypted: bytes, group: Group) -> int:
+def decrypt_ca_data(cipher: Cipher, ks_enc: bytes, encrypted: bytes, group: Group) -> int:
     """CA_IC from the chip's A_IC, checked to lie in 1..order-1."""
-    plain = unpad(suite.decrypt(ks_enc, encrypted, cam_iv(ks_enc)))
+    plain = cipher.unpad(cipher.decrypt(ks_enc, encrypted, cam_iv(ks_enc)))
     ca_ic = int.from_bytes(plain, "big")
     if not 0 < ca_ic < group.order:
         raise ProtocolError("PACE-CAM: chip authentication data out of range")

@@ -11,16 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reader.apdu import Command, get_challenge
-from reader.crypto import Cipher
 from reader.errors import AccessDeniedError, ProtocolError
 from reader.keys import BACKey
-from reader.sm import SecureMessaging
-from reader.suite import Suite
+from reader.protocol.cipher import TDES
+from reader.protocol.sm import SecureMessaging
 
-# BAC's symmetric suite: two-key 3DES, retail MAC (the one place for the cipher, the key
-# derivation, padding and MAC, shared with PACE and Chip Authentication).
-TDES = Suite(cipher=Cipher.TDES, key_length=16)
-
+# BAC runs on two-key 3DES with the retail MAC: the cipher object shared with secure
+# messaging, PACE and Chip Authentication (key derivation, padding, MAC, CBC).
 RandomFn = Callable[[int], bytes]
 
 
@@ -41,7 +38,7 @@ class BasicAccessKeys:
 def session_from_seed(k_ifd: bytes, k_ic: bytes, rnd_ic: bytes, rnd_ifd: bytes) -> SecureMessaging:
     """KS_enc, KS_mac from K.IFD xor K.IC, SSC from the two nonces (§9.8.4.1)."""
     k_seed = bytes(a ^ b for a, b in zip(k_ifd, k_ic, strict=True))
-    return SecureMessaging(Cipher.TDES, *TDES.session_keys(k_seed), rnd_ic[4:] + rnd_ifd[4:])
+    return SecureMessaging(TDES, *TDES.session_keys(k_seed), rnd_ic[4:] + rnd_ifd[4:])
 
 
 class BACTerminal:

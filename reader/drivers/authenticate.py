@@ -1,11 +1,12 @@
-"""Chip Authentication (ICAO 9303-11 §6.2; BSI TR-03110-3 §3.4 APDUs) and Active
-Authentication (§6.1), run after the files are read (docs/architecture.md data path step 4), and
-the PACE-CAM check (§4.4.3.5.2) when PACE ran with Chip Authentication Mapping.
+"""Choosing and running Chip Authentication (ICAO 9303-11 §6.2) or Active Authentication
+(§6.1) after the files are read (docs/architecture.md data path step 4), and the PACE-CAM
+check (§4.4.3.5.2) when PACE ran with Chip Authentication Mapping. The protocol steps are the
+sans-I/O objects of :mod:`reader.protocol.chip_auth` and :mod:`reader.protocol.active_auth`;
+this driver decides which runs and sends them through the :class:`Session`.
 
-Chip Authentication: an ephemeral-static key agreement with the DG14 key; 3DES through
-MSE:Set KAT (0022 41A6), AES through MSE:Set AT (0022 41A4) + GENERAL AUTHENTICATE; secure
-messaging then restarts with the new keys (SSC 0). The chip proves it holds the private key
-only by answering correctly under the new keys, so a protected SELECT EF.COM follows.
+After Chip Authentication secure messaging restarts with the new keys (SSC 0); the chip proves
+it holds the private key only by answering correctly under them, so a protected SELECT EF.COM
+follows.
 
 Outcomes are data (``AuthOutcome``): "passed", "failed" (the chip answered, and
 the answer proves it does not hold the key: a clone), "not_attempted", "error" (the protocol
@@ -19,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reader import tlv
-from reader.apdu import Command, select_file
+from reader.apdu import select_file
+from reader.drivers.session import Session
 from reader.errors import (
     CardError,
     ParseError,
@@ -31,20 +32,19 @@ from reader.errors import (
     UnsupportedError,
 )
 from reader.files import FILES
-from reader.groups import DHGroup, Group, draw_scalar, group_for_key_info
-from reader.lds.der import encode_oid
-from reader.lds.public_key import PublicKeyInfo
 from reader.lds.security_infos import ChipAuthenticationOption, SecurityInfos, parse_dg14
 from reader.oids import ID_PK_ECDH
-from reader.pace import PaceSecureMessaging
-from reader.pace_mapping import verify_cam
-from reader.session import Session
-from reader.sm import max_plain_for_short
-from reader.suite import Suite
+from reader.protocol.active_auth import (
+    AA_CHALLENGE_LENGTH,
+    internal_authenticate,
+    signature_fits_short,
+)
+from reader.protocol.chip_auth import ChipAuthenticationTerminal
+from reader.protocol.pace import PaceSecureMessaging
+from reader.protocol.pace_mapping import verify_cam
 
 RandomFn = Callable[[int], bytes]
 AAVerifier = Callable[[bytes, bytes, bytes, "bytes | None"], bool]
-AA_CHALLENGE_LENGTH = 8
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,61 +61,6 @@ class AuthOutcome:
     @classmethod
     def not_attempted(cls, reason: str) -> AuthOutcome:
         return cls(outcome="not_attempted", reason=reason)
-
-
-def ca_group(key: PublicKeyInfo) -> Group:
-    """The group of a DG14 chip authentication key (named or explicit EC, or DH)."""
-    return group_for_key_info(key)
-
-
-def ca_public_key_bytes(key: PublicKeyInfo, group: Group) -> bytes:
-    """The chip's static public key as the group encodes it."""
-    if isinstance(group, DHGroup):
-        if key.dh_public_value is None:
-            raise ParseError("DH chip authentication key without a public value", file="DG14")
-        return group.encode(key.dh_public_value)
-    return key.public_key
-
-
-class ChipAuthenticationTerminal:
-    """The terminal side of Chip Authentication (sans-I/O): commands, then the new session."""
-
-    def __init__(self, option: ChipAuthenticationOption, random: RandomFn) -> None:
-        self.option = option
-        self.protocol = option.protocol
-        self.key = option.public_key_info.public_key
-        self.group = ca_group(self.key)
-        self.chip_public = self.group.decode(ca_public_key_bytes(self.key, self.group))
-        self.suite = Suite.of(self.protocol.cipher, self.protocol.key_length)
-        self.private = draw_scalar(random, self.group.order or self.group.modulus - 1)
-        self.public = self.group.encoded_public(self.private)
-
-    def _key_reference(self) -> bytes:
-        key_id = self.option.key_id
-        return tlv.encode(0x84, _int_bytes(key_id)) if key_id is not None else b""
-
-    def commands(self) -> list[Command]:
-        """MSE:Set KAT for 3DES, else MSE:Set AT then GENERAL AUTHENTICATE."""
-        if self.protocol.cipher == "3DES":
-            data = tlv.encode(0x91, self.public) + self._key_reference()
-            return [Command(0x00, 0x22, 0x41, 0xA6, data)]
-        mse = Command(
-            0x00,
-            0x22,
-            0x41,
-            0xA4,
-            tlv.encode(0x80, encode_oid(self.protocol.oid)) + self._key_reference(),
-        )
-        body = tlv.encode(0x7C, [tlv.encode(0x80, self.public)])
-        return [mse, Command(0x00, 0x86, 0x00, 0x00, body, 65536 if len(body) > 255 else 256)]
-
-    def session(self) -> Any:
-        """The secure messaging under the new keys (SSC 0)."""
-        return self.suite.session(self.group.shared_secret(self.private, self.chip_public))
-
-
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
 
 
 def chip_authentication(
@@ -189,22 +134,20 @@ def active_authentication(
         return AuthOutcome(
             outcome="error", reason=f"DG15 does not parse: {exc}", transcript=transcript
         )
-    # A short answer under SM carries at most 231 (3DES) / 223 (AES) plain bytes: a longer
-    # signature (RSA-2048 is 256 bytes) needs extended length, and chips refuse a short
-    # command with 6700. Ask short when it fits, extended otherwise, and once more extended
-    # on a length refusal.
+    # A longer signature than a short answer carries (RSA-2048 under SM) needs extended
+    # length, and chips refuse a short command with 6700. Ask short when it fits, extended
+    # otherwise, and once more extended on a length refusal.
     sm = session.sm
-    fits = (bits + 7) // 8 <= (max_plain_for_short(sm.block) if sm is not None else 256)
-    le = 256 if fits else 65536
+    extended = not signature_fits_short(bits, sm.block if sm is not None else None)
     try:
         try:
-            response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, le))
+            response = session.send(internal_authenticate(challenge, extended=extended))
         except StatusWordError as exc:
-            if le == 65536 or (exc.sw != 0x6700 and exc.sw & 0xFF00 != 0x6C00):
+            if extended or (exc.sw != 0x6700 and exc.sw & 0xFF00 != 0x6C00):
                 raise
-            response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, 65536))
-        if response.sw == 0x6700 and le == 256:
-            response = session.send(Command(0x00, 0x88, 0x00, 0x00, challenge, 65536))
+            response = session.send(internal_authenticate(challenge, extended=True))
+        if response.sw == 0x6700 and not extended:
+            response = session.send(internal_authenticate(challenge, extended=True))
     except StatusWordError as exc:
         return AuthOutcome(
             outcome="error", reason=f"INTERNAL AUTHENTICATE refused: {exc}", transcript=transcript
@@ -324,10 +267,8 @@ def authenticate(
 
 
 __all__ = [
-    "ChipAuthenticationTerminal",
+    "AuthOutcome",
     "active_authentication",
     "authenticate",
-    "ca_group",
-    "ca_public_key_bytes",
     "chip_authentication",
 ]

@@ -1,13 +1,14 @@
-"""PACE, Password Authenticated Connection Establishment (ICAO 9303-11 §4.4; domain parameters
-§9.5.1; key agreement §9.6; key derivation §9.7.1/§9.7.3; public key data objects §9.4;
-point encoding for the Integrated Mapping, Appendix B; BSI TR-03110-2/3 for the PACE parts).
+"""PACE, Password Authenticated Connection Establishment, the terminal's side (ICAO 9303-11
+§4.4; domain parameters §9.5.1; key agreement §9.6; key derivation §9.7.1/§9.7.3; public key
+data objects §9.4; BSI TR-03110-2/3 for the PACE parts). docs/spec/cccd-chip.md describes how
+the CCCD runs it.
 
-Sans-I/O (docs/architecture.md, h11 style): :class:`PaceTerminal` builds the commands and checks the
-answers, and :func:`perform_pace` is the small driver ``reader.session.open_session`` calls with
-a ``send`` function. The pieces live in modules of their own and are re-exported here:
-:mod:`reader.groups` (groups, public key validation), :mod:`reader.suite` (KDF, cipher, token
-MAC), :mod:`reader.pace_mapping` (GM, IM, CAM), :mod:`reader.pace_messages` (7C, 7F49,
-password) and :mod:`reader.pace_chip` (:class:`PaceChip`, the card side).
+Sans-I/O (docs/architecture.md, h11 style): :class:`PaceTerminal` builds the commands and checks
+the answers; ``reader.drivers.access`` sends them. The card side is
+:class:`reader.protocol.pace_chip.PaceChip`; both sides take their groups from
+:mod:`reader.protocol.groups`, their cipher from :mod:`reader.protocol.cipher`, the mappings
+(GM, IM, CAM) from :mod:`reader.protocol.pace_mapping` and the messages (7C, 7F49, password)
+from :mod:`reader.protocol.pace_messages`.
 
 Supported: passwords MRZ (``BACKey``) and CAN (``CANKey``); Generic Mapping over ECDH
 (standardized parameter ids 8-18) and DH (ids 0-2, RFC 5114), Integrated Mapping over both
@@ -23,30 +24,12 @@ Elliptic-curve arithmetic is the maintained ``ecdsa`` package's (fast with gmpy2
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from typing import Any
 
 from reader import tlv
-from reader.apdu import Command, Response, status_error
-from reader.crypto import KDF_PACE
-from reader.errors import (
-    AccessDeniedError,
-    ProtocolError,
-    SecureMessagingError,
-    UnsupportedError,
-)
-from reader.groups import (
-    STANDARD_PARAMETER_IDS,
-    DHGroup,
-    ECGroup,
-    Group,
-    RandomFn,
-    draw_scalar,
-    group_for_curve_oid,
-    point_encode,
-    standard_group,
-)
-from reader.keys import AccessKey, CANKey
+from reader.apdu import Command
+from reader.errors import ProtocolError, SecureMessagingError, UnsupportedError
+from reader.keys import AccessKey
 from reader.lds.security_infos import (
     PACEInfo,
     PACEProtocol,
@@ -54,33 +37,33 @@ from reader.lds.security_infos import (
     encode_oid,
     parse_card_access,
 )
-from reader.pace_chip import PaceChip, TamperFn
-from reader.pace_mapping import (
+from reader.protocol.cipher import KDF_PACE, Cipher
+from reader.protocol.groups import (
+    STANDARD_PARAMETER_IDS,
+    Group,
+    RandomFn,
+    draw_scalar,
+    standard_group,
+)
+from reader.protocol.pace_mapping import (
     ChipAuthenticationData,
     decrypt_ca_data,
     generic_mapping,
     integrated_mapping,
-    pseudo_random,
-    verify_cam,
 )
-from reader.pace_messages import (
-    PASSWORD_CAN,
-    PASSWORD_MRZ,
+from reader.protocol.pace_messages import (
     authentication_token,
     dynamic_data,
     general_authenticate,
     password_seed,
     required,
 )
-from reader.sm import SecureMessaging
-from reader.suite import Suite
-
-SendFn = Callable[[Command], Response]
+from reader.protocol.sm import SecureMessaging
 
 
 def describe(protocol: PACEProtocol, group: Group) -> str:
     """E.g. "PACE-ECDH-GM-AES-128 brainpoolP256r1"."""
-    cipher = "3DES" if protocol.cipher == "3DES" else f"AES-{protocol.key_length * 8}"
+    cipher = Cipher.of(protocol.cipher, protocol.key_length).describe()
     return f"PACE-{protocol.key_agreement}-{protocol.mapping}-{cipher} {group.name}"
 
 
@@ -138,10 +121,10 @@ class PaceTerminal:
         self.parameter_id: int = self.info.parameter_id
         self.ambiguous = len(infos.pace_infos) > 1
         self.random = random
-        self.suite = Suite.of(protocol.cipher, protocol.key_length)
+        self.cipher = Cipher.of(protocol.cipher, protocol.key_length)
         self.group = standard_group(self.parameter_id)
         self.password_ref, seed = password_seed(key)
-        self.k_pi = self.suite.kdf(seed, KDF_PACE)
+        self.k_pi = self.cipher.kdf(seed, KDF_PACE)
         self.description = describe(protocol, self.group)
         self.sent_parameter_id = False
         self._nonce = 0
@@ -173,10 +156,10 @@ class PaceTerminal:
     def mapping_command(self, answer: bytes) -> Command:
         """Decrypt the nonce s; send the mapping data (GM/CAM: PK_Map,IFD; IM: nonce t)."""
         z = required(dynamic_data(answer, "encrypted nonce"), 0x80, "encrypted nonce")
-        self._nonce_bytes = self.suite.decrypt(self.k_pi, z)
+        self._nonce_bytes = self.cipher.decrypt(self.k_pi, z)
         self._nonce = int.from_bytes(self._nonce_bytes, "big")
         if self.protocol.mapping == "IM":
-            self._t_nonce = self.random(self.suite.key_length)
+            self._t_nonce = self.random(self.cipher.key_length)
             return general_authenticate([tlv.encode(0x81, self._t_nonce)], last=False)
         self._map_private = draw_scalar(self.random, self.group.order)
         mapping_public = self.group.encoded_public(self._map_private)
@@ -187,7 +170,7 @@ class PaceTerminal:
         objects = dynamic_data(answer, "map nonce")
         if self.protocol.mapping == "IM":
             self._mapped = integrated_mapping(
-                self.group, self.suite, self._nonce_bytes, self._t_nonce
+                self.group, self.cipher, self._nonce_bytes, self._t_nonce
             )
         else:
             self._map_public_ic = required(objects, 0x82, "map nonce")
@@ -208,9 +191,9 @@ class PaceTerminal:
         if self._public_ic_bytes == self._public:
             raise ProtocolError("PACE key agreement: the chip's public key equals the terminal's")
         secret = self._mapped.shared_secret(self._private, self._public_ic)
-        self._ks_enc, self._ks_mac = self.suite.session_keys(secret)
+        self._ks_enc, self._ks_mac = self.cipher.session_keys(secret)
         token = authentication_token(
-            self.suite, self._ks_mac, self.protocol.oid, self._mapped, self._public_ic_bytes
+            self.cipher, self._ks_mac, self.protocol.oid, self._mapped, self._public_ic_bytes
         )
         return general_authenticate([tlv.encode(0x85, token)], last=True)
 
@@ -219,84 +202,27 @@ class PaceTerminal:
         objects = dynamic_data(answer, "mutual authentication")
         token = required(objects, 0x86, "mutual authentication")
         expected = authentication_token(
-            self.suite, self._ks_mac, self.protocol.oid, self._mapped, self._public
+            self.cipher, self._ks_mac, self.protocol.oid, self._mapped, self._public
         )
         if not hmac.compare_digest(token, expected):
             raise SecureMessagingError(
                 "PACE: the chip's authentication token does not verify (not the chip that "
                 "knows the password, or a corrupted answer)"
             )
-        sm = PaceSecureMessaging(self.suite.cipher, self._ks_enc, self._ks_mac, 0)
+        sm = PaceSecureMessaging(self.cipher, self._ks_enc, self._ks_mac, 0)
         sm.description = self.description
         if self.protocol.mapping == "CAM":
             encrypted = required(objects, 0x8A, "mutual authentication (CAM)")
-            ca_ic = decrypt_ca_data(self.suite, self._ks_enc, encrypted, self.group)
+            ca_ic = decrypt_ca_data(self.cipher, self._ks_enc, encrypted, self.group)
             sm.chip_authentication_data = ChipAuthenticationData(
                 ca_ic=ca_ic, mapping_public_key=self._map_public_ic, parameter_id=self.parameter_id
             )
         return sm
 
 
-def _wrong_password(key: AccessKey, sw: int, step: str) -> AccessDeniedError:
-    if isinstance(key, CANKey):
-        hint = "the CAN is wrong: on a CCCD the CAN is the last 6 digits of the 12-digit ID number"
-    else:
-        hint = (
-            "the MRZ password is wrong: check the document number (last 9 digits of the "
-            "ID number), date of birth and date of expiry"
-        )
-    return AccessDeniedError(sw, f"PACE refused at {step} (card answered {sw:04X}): {hint}")
-
-
-def perform_pace(
-    send: SendFn, key: AccessKey, card_access: bytes, random: RandomFn
-) -> tuple[PaceSecureMessaging, str]:
-    """Run PACE over ``send`` (plain commands, answers not raised on SW); the new secure
-    messaging and a description such as "PACE-ECDH-GM-AES-128 brainpoolP256r1"."""
-    terminal = PaceTerminal(key, card_access, random)
-    answer = send(terminal.mse_set_at())
-    if answer.sw == 0x6A88 and not terminal.sent_parameter_id:
-        # Some chips want the parameter id even when EF.CardAccess names just one set.
-        answer = send(terminal.mse_set_at(with_parameter_id=True))
-    if answer.sw != 0x9000:
-        raise status_error(answer.sw, "PACE MSE:Set AT")
-
-    def exchange(command: Command, step: str) -> bytes:
-        response = send(command)
-        if response.sw == 0x6300 or response.sw & 0xFFF0 == 0x63C0:
-            raise _wrong_password(key, response.sw, step)
-        if response.sw != 0x9000:
-            raise status_error(response.sw, f"PACE General Authenticate ({step})")
-        return response.data
-
-    data = exchange(terminal.nonce_command(), "encrypted nonce")
-    data = exchange(terminal.mapping_command(data), "map nonce")
-    data = exchange(terminal.key_agreement_command(data), "key agreement")
-    data = exchange(terminal.mutual_authentication_command(data), "mutual authentication")
-    sm = terminal.finish(data)
-    return sm, terminal.description
-
-
 __all__ = [
-    "PASSWORD_CAN",
-    "PASSWORD_MRZ",
-    "ChipAuthenticationData",
-    "DHGroup",
-    "ECGroup",
-    "Group",
-    "PaceChip",
     "PaceSecureMessaging",
     "PaceTerminal",
-    "Suite",
-    "TamperFn",
     "describe",
-    "draw_scalar",
-    "group_for_curve_oid",
-    "password_seed",
-    "perform_pace",
-    "point_encode",
-    "pseudo_random",
     "select_pace",
-    "standard_group",
-    "verify_cam",
 ]

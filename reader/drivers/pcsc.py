@@ -11,7 +11,7 @@ Design points:
 
 * T=1 is preferred; T=0 is used when the card offers nothing else, with GET RESPONSE for
   61xx and the command re-issued with the right Le for 6Cxx (ISO/IEC 7816-3 §10.3.3,
-  ``reader.t0``).
+  ``reader.drivers.t0``).
 * The card is held with ``SCARD_SHARE_EXCLUSIVE`` for the life of the transport (one read):
   no other application can interleave commands and break secure messaging.
 * Transmits run in a worker thread under our own deadline: vpcd (and some drivers) never
@@ -40,13 +40,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
+from reader.drivers.t0 import t0_transmit
 from reader.errors import (
     CardRemovedError,
     ExtendedLengthError,
     TransportError,
     TransportTimeoutError,
 )
-from reader.t0 import t0_transmit
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """PACE messages: the password reference and seed (ICAO 9303-11 §9.7.3, §4.4.4.1 tag 83), the
 GENERAL AUTHENTICATE command and its Dynamic Authentication Data 7C (§4.4.4.3), and the public
 key data object 7F49 (§9.4) over which the authentication token (§4.4.3.4) is computed.
-Shared by the terminal (:mod:`reader.pace`) and the card side (:mod:`reader.pace_chip`).
+Shared by the terminal (:mod:`reader.protocol.pace`) and the card side
+(:mod:`reader.protocol.pace_chip`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import hashlib
 from reader import tlv
 from reader.apdu import Command
 from reader.errors import ParseError, ProtocolError, UnsupportedError
-from reader.groups import Group
 from reader.keys import AccessKey, BACKey, CANKey
 from reader.lds.security_infos import encode_oid
-from reader.suite import Suite
+from reader.protocol.cipher import Cipher
+from reader.protocol.groups import Group
 
 PASSWORD_MRZ = 0x01
 PASSWORD_CAN = 0x02
@@ -38,10 +39,10 @@ def public_key_object(oid: str, group: Group, encoded: bytes) -> bytes:
 
 
 def authentication_token(
-    suite: Suite, ks_mac: bytes, oid: str, group: Group, other_public_key: bytes
+    cipher: Cipher, ks_mac: bytes, oid: str, group: Group, other_public_key: bytes
 ) -> bytes:
     """T = MAC(KS_mac, 7F49 of the other side's ephemeral public key) (§4.4.3.4)."""
-    return suite.mac(ks_mac, public_key_object(oid, group, other_public_key))
+    return cipher.token_mac(ks_mac, public_key_object(oid, group, other_public_key))
 
 
 def dynamic_data(data: bytes, step: str) -> dict[int, bytes]:

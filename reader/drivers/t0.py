@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from reader.drivers.transport import Transport
 from reader.errors import ProtocolError
-from reader.transport import Transport
 
 MAX_ROUNDS = 64  # 64 GET RESPONSEs of 256 bytes: far more than any eMRTD answer
 MAX_DATA = 65536 + 256
