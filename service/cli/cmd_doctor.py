@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import httpx
 
+from verify.times import aware
+
 Level = Literal["ok", "warn", "fail", "skip"]
 LABELS = {"ok": "OK", "warn": "CẢNH BÁO", "fail": "LỖI", "skip": "BỎ QUA"}
 VIETNAM_OFFSET = timedelta(hours=7)
@@ -389,7 +391,7 @@ def _header_date(value: str | None) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware(moment)
 
 
 # -- port and clock -------------------------------------------------------------------------

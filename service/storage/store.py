@@ -55,6 +55,7 @@ from service.storage.audit_key import AuditKeys
 from service.storage.group_commit import GroupCommit
 from service.storage.migrations import MIGRATIONS
 from service.storage.private_files import private_dir, private_file, private_umask
+from verify.times import aware as aware_utc  # a time read back from a column: UTC, zone said
 
 metadata = MetaData()
 
@@ -136,11 +137,6 @@ def naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def aware_utc(moment: datetime) -> datetime:
-    """A time read back from a column: UTC, with the zone said."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

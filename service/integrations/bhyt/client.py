@@ -42,6 +42,7 @@ from service.integrations.bhyt.answers import (
 )
 from service.integrations.bhyt.officers import Officer, make_officer
 from service.integrations.bhyt.wire import Answer, Encoding, GatewayFault, exchange, unavailable
+from verify.times import aware
 
 log = logging.getLogger(__name__)
 
@@ -378,6 +379,4 @@ def _until(text: str) -> float:
                 continue
     if moment is None:
         return float(TOKEN_CAP_SECONDS)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - datetime.now(UTC)).total_seconds()
+    return (aware(moment) - datetime.now(UTC)).total_seconds()
