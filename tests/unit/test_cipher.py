@@ -7,23 +7,14 @@ import hashlib
 import os
 
 import pytest
-from Crypto.Cipher import AES, DES, DES3
+from Crypto.Cipher import AES, DES3
 from Crypto.Hash import CMAC
 
 from reader.errors import ProtocolError, SecureMessagingError
 from reader.protocol.cipher import AES_128, KDF_ENC, KDF_MAC, TDES, Cipher
+from tests.crypto_oracle import pad, retail_mac
 
 TDES_KEY = bytes.fromhex("979EC13B1CBFE9DCD01AB0FED307EAE5")
-
-
-def _pad(data: bytes, block: int) -> bytes:
-    data += b"\x80"
-    return data + bytes(-len(data) % block)
-
-
-def _retail_mac(key: bytes, padded: bytes) -> bytes:
-    chained = DES.new(key[:8], DES.MODE_CBC, iv=bytes(8)).encrypt(padded)[-8:]
-    return DES.new(key[:8], DES.MODE_ECB).encrypt(DES.new(key[8:], DES.MODE_ECB).decrypt(chained))
 
 
 @pytest.mark.parametrize(
@@ -57,10 +48,10 @@ def test_sm_encryption_follows_the_definition(size: int) -> None:
     data = os.urandom(size)
     aes_key = os.urandom(16)
     iv = AES.new(aes_key, AES.MODE_ECB).encrypt((5).to_bytes(16, "big"))
-    aes = AES.new(aes_key, AES.MODE_CBC, iv=iv).encrypt(_pad(data, 16))
+    aes = AES.new(aes_key, AES.MODE_CBC, iv=iv).encrypt(pad(data, 16))
     assert AES_128.sm_encrypt(aes_key, 5, data) == aes
     assert AES_128.sm_decrypt(aes_key, 5, aes) == data
-    tdes = DES3.new(TDES_KEY, DES3.MODE_CBC, iv=bytes(8)).encrypt(_pad(data, 8))
+    tdes = DES3.new(TDES_KEY, DES3.MODE_CBC, iv=bytes(8)).encrypt(pad(data, 8))
     assert TDES.sm_encrypt(TDES_KEY, 5, data) == tdes
     assert TDES.sm_decrypt(TDES_KEY, 5, tdes) == data
 
@@ -69,13 +60,13 @@ def test_macs_follow_the_definition() -> None:
     data = os.urandom(37)
     aes_key = os.urandom(16)
     # Secure messaging / BAC: padded here, then MAC algorithm 3 or CMAC.
-    assert TDES.mac(TDES_KEY, data) == _retail_mac(TDES_KEY, _pad(data, 8))
+    assert TDES.mac(TDES_KEY, data) == retail_mac(TDES_KEY, pad(data, 8))
     assert (
         AES_128.mac(aes_key, data)
-        == CMAC.new(aes_key, msg=_pad(data, 16), ciphermod=AES).digest()[:8]
+        == CMAC.new(aes_key, msg=pad(data, 16), ciphermod=AES).digest()[:8]
     )
     # The PACE authentication token: CMAC pads by itself, the retail MAC does not.
-    assert TDES.token_mac(TDES_KEY, data) == _retail_mac(TDES_KEY, _pad(data, 8))
+    assert TDES.token_mac(TDES_KEY, data) == retail_mac(TDES_KEY, pad(data, 8))
     assert (
         AES_128.token_mac(aes_key, data) == CMAC.new(aes_key, msg=data, ciphermod=AES).digest()[:8]
     )

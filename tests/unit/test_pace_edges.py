@@ -5,7 +5,6 @@ definition (IV = E(KS_enc, -1)), its range check, and the wording of a refused p
 from __future__ import annotations
 
 import pytest
-from Crypto.Cipher import AES
 
 from fixtures.chip import SimulatedChip
 from fixtures.chip_pace import PaceExtension, build_card_access
@@ -14,24 +13,11 @@ from reader.errors import AccessDeniedError, ProtocolError
 from reader.protocol.cipher import Cipher
 from reader.protocol.groups import standard_group
 from reader.protocol.pace_mapping import cam_iv, decrypt_ca_data, encrypt_ca_data
+from tests.crypto_oracle import aes_cbc_encrypt, aes_ecb_encrypt, pad  # pycryptodome, not ours
 
 KS_ENC = bytes.fromhex("F5F0E35C0D7161EE6724EE513A0D9A7F")
 SUITE = Cipher.of("AES", 16)
 GROUP = standard_group(13)
-
-
-# The oracle: pycryptodome and ISO/IEC 9797-1 padding method 2 written here.
-def pad(data: bytes, block: int) -> bytes:
-    data += b"\x80"
-    return data + bytes(-len(data) % block)
-
-
-def aes_ecb_encrypt(key: bytes, block: bytes) -> bytes:
-    return AES.new(key, AES.MODE_ECB).encrypt(block)
-
-
-def aes_cbc_encrypt(key: bytes, data: bytes, iv: bytes) -> bytes:
-    return AES.new(key, AES.MODE_CBC, iv=iv).encrypt(data)
 
 
 def test_cam_iv_and_encryption_follow_the_definition() -> None:

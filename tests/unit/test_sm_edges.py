@@ -6,8 +6,6 @@ and every malformed answer refused with the session ended."""
 from __future__ import annotations
 
 import pytest
-from Crypto.Cipher import AES, DES, DES3
-from Crypto.Hash import CMAC
 
 from reader import tlv
 from reader.apdu import Command, Response
@@ -19,6 +17,14 @@ from reader.protocol.sm import (
     _protected_size,
     max_plain_for_short,
 )
+from tests.crypto_oracle import (  # pycryptodome from the definitions, not the object under test
+    aes_cbc_encrypt,
+    aes_cmac,
+    aes_ecb_encrypt,
+    pad,
+    retail_mac,
+    tdes_cbc_encrypt,
+)
 
 KEY16 = bytes(range(16))
 MAC16 = bytes(range(16, 32))
@@ -26,30 +32,8 @@ TDES_ENC = bytes.fromhex("979EC13B1CBFE9DCD01AB0FED307EAE5")
 TDES_MAC = bytes.fromhex("F1CB1F1FB5ADF208806B89DC579DC1F8")
 
 
-# The oracle: pycryptodome straight from the definitions (ISO/IEC 9797-1 padding method 2 and
-# MAC algorithm 3, AES CMAC, CBC), not the cipher object under test.
-def pad(data: bytes, block: int) -> bytes:
-    data += b"\x80"
-    return data + bytes(-len(data) % block)
-
-
-def aes_ecb_encrypt(key: bytes, block: bytes) -> bytes:
-    return AES.new(key, AES.MODE_ECB).encrypt(block)
-
-
-def aes_cbc_encrypt(key: bytes, data: bytes, iv: bytes) -> bytes:
-    return AES.new(key, AES.MODE_CBC, iv=iv).encrypt(data)
-
-
-def tdes_cbc_encrypt(key: bytes, data: bytes) -> bytes:
-    return DES3.new(key, DES3.MODE_CBC, iv=bytes(8)).encrypt(data)
-
-
 def mac(cipher: Cipher, key: bytes, padded: bytes) -> bytes:
-    if cipher.name == "AES":
-        return CMAC.new(key, msg=padded, ciphermod=AES).digest()[:8]
-    chained = DES.new(key[:8], DES.MODE_CBC, iv=bytes(8)).encrypt(padded)[-8:]
-    return DES.new(key[:8], DES.MODE_ECB).encrypt(DES.new(key[8:16], DES.MODE_ECB).decrypt(chained))
+    return aes_cmac(key, padded) if cipher.name == "AES" else retail_mac(key, padded)
 
 
 def test_short_answer_limits_are_231_for_3des_and_223_for_aes() -> None:
