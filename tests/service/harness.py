@@ -316,14 +316,20 @@ def stop_server(server: Server) -> None:
 # -- what the tests do with either ----------------------------------------------------------
 
 
+def healthz(server: Server) -> dict[str, Any]:
+    """``/healthz``, asked with no key."""
+    with server.client(desk=None) as anonymous:
+        answer: dict[str, Any] = anonymous.get("/healthz").json()
+    return answer
+
+
 def wait_for_unit_codes(server: Server, timeout: float = 60) -> None:
     """Until ``/healthz`` says the administrative-unit lists are loaded."""
     deadline = time.monotonic() + timeout
-    with server.client(desk=None) as anonymous:
-        while time.monotonic() < deadline:
-            if anonymous.get("/healthz").json().get("unit_codes") == "ready":
-                return
-            time.sleep(0.1)
+    while time.monotonic() < deadline:
+        if healthz(server).get("unit_codes") == "ready":
+            return
+        time.sleep(0.1)
     raise AssertionError("administrative-unit codes not loaded")
 
 
