@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -103,20 +104,27 @@ def _auth(desk: str | None, key: str | None) -> dict[str, str]:
 # -- in process ---------------------------------------------------------------------------------
 
 
+ACCESS_LOG = logging.getLogger("uvicorn.access")
+PEER = ("127.0.0.1", 50000)
+
+
 class _PortalTransport(httpx.BaseTransport):
     """A synchronous httpx transport onto an ASGI app running on a portal's event loop: each
     request goes through ``httpx.ASGITransport`` there, from the peer ``127.0.0.1``, and its
-    whole answer is read before it is handed back (so no endless event stream)."""
+    whole answer is read before it is handed back (so no endless event stream). Each answer
+    is logged as uvicorn's access log writes it, so a test of what reaches the log sees the
+    request lines (with their paths and query strings) as a real server's log holds them."""
 
     def __init__(self, app: Any, portal: BlockingPortal) -> None:
-        self._asgi = httpx.ASGITransport(
-            app=app, raise_app_exceptions=False, client=("127.0.0.1", 50000)
-        )
+        self._asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=PEER)
         self._portal = portal
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()  # a sync body, read here; the loop then sees bytes
         status, headers, body = self._portal.call(self._send, request)
+        query = request.url.query.decode("ascii")
+        path = unquote(request.url.path) + (f"?{query}" if query else "")
+        ACCESS_LOG.info('%s:%d - "%s %s HTTP/1.1" %d', *PEER, request.method, path, status)
         return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
 
     async def _send(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
