@@ -105,6 +105,7 @@ def _auth(desk: str | None, key: str | None) -> dict[str, str]:
 
 
 ACCESS_LOG = logging.getLogger("uvicorn.access")
+ERROR_LOG = logging.getLogger("uvicorn.error")
 PEER = ("127.0.0.1", 50000)
 
 
@@ -116,7 +117,7 @@ class _PortalTransport(httpx.BaseTransport):
     request lines (with their paths and query strings) as a real server's log holds them."""
 
     def __init__(self, app: Any, portal: BlockingPortal) -> None:
-        self._asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=PEER)
+        self._asgi = httpx.ASGITransport(app=app, client=PEER)
         self._portal = portal
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -128,7 +129,11 @@ class _PortalTransport(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
 
     async def _send(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
-        response = await self._asgi.handle_async_request(request)
+        try:
+            response = await self._asgi.handle_async_request(request)
+        except Exception:  # as uvicorn does: logged, and a bare 500
+            ERROR_LOG.exception("Exception in ASGI application")
+            return 500, httpx.Headers({"content-type": "text/plain"}), b"Internal Server Error"
         body = b"".join([part async for part in response.stream])  # type: ignore[union-attr]
         return response.status_code, response.headers, body
 
