@@ -241,23 +241,35 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+# The project's loggers and uvicorn's, at INFO while any app runs in process (as `cccd serve`
+# logs them); the root logger's level, which every other test sees, is left alone.
+LOGGED = ("service", "reader", "verify", "fixtures", "uvicorn")
+_running_apps: list[Path] = []
+_levels: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def _log_to(path: Path) -> Iterator[None]:
     """The service's log records at INFO into ``path`` while the app runs, as `cccd serve`
     writes them to its stderr."""
-    root = logging.getLogger()
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.setLevel(logging.INFO)
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    if not _running_apps:
+        for name in LOGGED:
+            _levels[name] = logging.getLogger(name).level
+            logging.getLogger(name).setLevel(logging.INFO)
+    _running_apps.append(path)
+    logging.getLogger().addHandler(handler)
     try:
         yield
     finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
+        logging.getLogger().removeHandler(handler)
         handler.close()
+        _running_apps.remove(path)
+        if not _running_apps:
+            for name, level in _levels.items():
+                logging.getLogger(name).setLevel(level)
 
 
 # -- a real process on a port -------------------------------------------------------------------

@@ -29,7 +29,9 @@ def _read(server: Any, person: str = PERSON) -> dict[str, Any]:
         put_card(desk, READER_1, person)
         body = finished(desk, scan(desk, READER_1, person))
     assert body["state"] == "done", body
-    return dict(body["result"])  # type: ignore[arg-type]
+    result = body["result"]
+    assert isinstance(result, dict)
+    return result
 
 
 def test_an_empty_trust_store_object_serves_reads_as_issuer_not_checked(tmp_path: Path) -> None:
