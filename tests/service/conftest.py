@@ -27,7 +27,6 @@ from tests.service.harness import (
     start_app,
     start_server,
     stop_server,
-    wait_for_unit_codes,
 )
 
 __all__ = [
@@ -49,7 +48,6 @@ __all__ = [
     "start_app",
     "start_server",
     "stop_server",
-    "wait_for_unit_codes",
 ]
 
 

@@ -348,16 +348,6 @@ def healthz(server: Server) -> dict[str, Any]:
     return answer
 
 
-def wait_for_unit_codes(server: Server, timeout: float = 60) -> None:
-    """Until ``/healthz`` says the administrative-unit lists are loaded."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if healthz(server).get("unit_codes") == "ready":
-            return
-        time.sleep(0.1)
-    raise AssertionError("administrative-unit codes not loaded")
-
-
 def put_card(client: httpx.Client, reader: str, id_number: str, *faults: str) -> None:
     response = client.put(
         f"/api/v1/demo/readers/{reader}/card", json={"id_number": id_number, "faults": list(faults)}
