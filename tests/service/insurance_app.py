@@ -1,13 +1,10 @@
-"""A desk service for the insurance tests, served by uvicorn on 127.0.0.1 in a thread of this
-process: a real SQLite file, no readers, the BHXH gateway at ``bhxh_url`` (a real server on
+"""A desk service for the insurance tests, built in this process (``tests.service.harness``):
+a real SQLite file, no readers, the BHXH gateway at ``bhxh_url`` (a real server on
 127.0.0.1) or served in process by the stand-in, and verified reads saved the way a finished
 scan saves them."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from fixtures import bhxh_gateway as standin
 from fixtures.citizens import citizen
-from service.app import create_app
 from service.scan.readers import ReaderRegistry
 from service.settings import Settings, hash_key
 from service.storage.store import Store, open_store
+from tests.service.harness import run_app, stop_server
 
 KEYS = {
     "desk-1": "desk-one-secret-key",
@@ -58,33 +54,19 @@ def desk_service(
     }
     config = Settings.load(environ={}, **values)
     store = open_store(config)
-    app = create_app(
+    server = run_app(
         config,
         store=store,
         registry=ReaderRegistry(pcsc_filters=(), use_pcsc=False),
         trust=object(),
         bhyt_transport=httpx.ASGITransport(app=gateway) if gateway is not None else None,
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="desk-service", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the desk service did not start")
-        time.sleep(0.02)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=90) as client:
-            client.app = app  # type: ignore[attr-defined]
+        with server.client(desk=None, timeout=90) as client:
+            client.app = server.app  # type: ignore[attr-defined]
             yield client, store
     finally:
-        server.should_exit = True
-        thread.join(30)
+        stop_server(server)
 
 
 def headers(desk: str = "desk-1") -> dict[str, str]:

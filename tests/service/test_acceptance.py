@@ -10,7 +10,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from fixtures import pki
@@ -20,9 +19,10 @@ from service.scan.unknown_issuers import FILE_NAME, UnknownIssuers
 from tests.service.conftest import (
     READER_1,
     finished,
+    healthz,
     put_card,
     scan,
-    start_server,
+    start_app,
     stop_server,
 )
 
@@ -45,9 +45,9 @@ def test_without_any_csca_reads_are_served_as_issuer_not_checked(
     data = tmp_path_factory.mktemp("no-csca")
     empty = data / "trust"
     empty.mkdir()
-    server = start_server(data, CCCD_TRUST_STORE=str(empty), CCCD_SIMULATED_LINK="0")
+    server = start_app(data, CCCD_TRUST_STORE=str(empty), CCCD_SIMULATED_LINK="0")
     try:
-        health = httpx.get(f"{server.url}/healthz").json()
+        health = healthz(server)
         assert health["trust"] == {"cscas": 0, "vietnamese_cscas": 0}
         result = _scan(server)
         assert result["acceptance"] == "issuer_not_checked"
@@ -82,9 +82,9 @@ def test_a_foreign_csca_installed_makes_anchoring_required(
     trust = data / "trust"
     trust.mkdir()
     (trust / "fr.der").write_bytes(pki.foreign_csca("FR").der)
-    server = start_server(data, CCCD_TRUST_STORE=str(trust), CCCD_SIMULATED_LINK="0")
+    server = start_app(data, CCCD_TRUST_STORE=str(trust), CCCD_SIMULATED_LINK="0")
     try:
-        assert httpx.get(f"{server.url}/healthz").json()["trust"] == {
+        assert healthz(server)["trust"] == {
             "cscas": 1,
             "vietnamese_cscas": 0,
         }
@@ -103,11 +103,11 @@ def test_the_test_pki_installed_makes_the_card_genuine(
     exported = tmp_path / "exported"
     assert main(["simulate", "--export-trust", str(exported)]) == 0
     data = tmp_path_factory.mktemp("genuine")
-    server = start_server(
+    server = start_app(
         data, CCCD_TRUST_STORE=str(exported), CCCD_REQUIRE_ANCHOR="auto", CCCD_SIMULATED_LINK="0"
     )
     try:
-        assert httpx.get(f"{server.url}/healthz").json()["trust"] == {
+        assert healthz(server)["trust"] == {
             "cscas": 1,
             "vietnamese_cscas": 1,
         }

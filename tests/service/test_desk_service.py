@@ -14,13 +14,13 @@ import pytest
 from service import create_app
 from service.integrations.clinics import ClinicListError, load_clinics, parse_clinics
 from service.settings import Settings, SettingsError
-from tests.service.conftest import KEYS, READER_2, LiveServer, put_card, scan
+from tests.service.conftest import KEYS, READER_2, AppServer, LiveServer, put_card, scan
 
 AUTH = {"Authorization": f"Bearer {KEYS['desk-1']}"}
 
 
-def test_root_redirects_to_the_desk_page(live: LiveServer) -> None:
-    with live.client(desk=None) as client:
+def test_root_redirects_to_the_desk_page(app: AppServer) -> None:
+    with app.client(desk=None) as client:
         response = client.get("/", follow_redirects=False)
         assert response.status_code in (307, 308) and response.headers["location"] == "/desk"
         assert (
@@ -29,12 +29,13 @@ def test_root_redirects_to_the_desk_page(live: LiveServer) -> None:
 
 
 def test_serve_prints_the_desk_address(live: LiveServer) -> None:
+    """The command's own output: a real ``cccd serve`` process."""
     port = live.url.rsplit(":", 1)[1]
     assert f"Desk page (bàn tiếp đón): http://127.0.0.1:{port}/desk" in live.log_text()
 
 
-def test_desk_config_and_clinic_names(live: LiveServer) -> None:
-    with live.client() as client:
+def test_desk_config_and_clinic_names(app: AppServer) -> None:
+    with app.client() as client:
         config = client.get("/desk/config").json()
         assert config == {
             "idle_seconds": 120.0,
@@ -48,13 +49,13 @@ def test_desk_config_and_clinic_names(live: LiveServer) -> None:
         assert missing.status_code == 404
         assert missing.json()["type"].endswith("/unknown-clinic")
         assert client.get("/api/v1/clinics/1;DROP").status_code == 422
-    with live.client(desk=None) as anonymous:
+    with app.client(desk=None) as anonymous:
         assert anonymous.get("/desk/config").status_code == 401
         assert anonymous.get("/api/v1/clinics/17514").status_code == 401
 
 
-def test_failed_reads_in_the_day_list_carry_the_clerk_text(live: LiveServer) -> None:
-    with live.client() as client:
+def test_failed_reads_in_the_day_list_carry_the_clerk_text(app: AppServer) -> None:
+    with app.client() as client:
         put_card(client, READER_2, "017072769692")
         scan_id = scan(client, READER_2, "017072769693")  # wrong last digit
         assert client.get(f"/api/v1/scans/{scan_id}?wait=20").json()["state"] == "failed"

@@ -1,5 +1,6 @@
-"""The HIS webhook through live ``cccd serve --simulated`` processes: a receiver that is down
-while cards are read, the service restarted, then every accepted result delivered exactly once
+"""The HIS webhook through the service in process (``create_app``, as ``cccd serve
+--simulated`` builds it): a receiver that is down while cards are read, the service stopped
+and started again on the same data, then every accepted result delivered exactly once
 with a valid signature; ``/healthz`` shows the outbox stuck meanwhile. Also the HIS fields
 route (``/scans/{id}/his``) with its profiles."""
 
@@ -13,19 +14,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from service.integrations.his.outbox import verify_signature
 from tests.service.conftest import (
     READER_1,
     READER_2,
-    LiveServer,
+    Server,
     finished,
     free_port,
+    healthz,
     put_card,
     scan,
-    start_server,
+    start_app,
     stop_server,
 )
 
@@ -71,8 +72,8 @@ class Receiver:
         self.server.server_close()
 
 
-def _health(server: LiveServer) -> dict[str, Any]:
-    return dict(httpx.get(f"{server.url}/healthz", timeout=5).json())
+def _health(server: Server) -> dict[str, Any]:
+    return healthz(server)
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -113,7 +114,7 @@ def test_delivers_after_receiver_down_across_restart(
     tmp_path: Path, env: dict[str, str], hook_port: int, receiver_later: list[Receiver]
 ) -> None:
     cards = {READER_1: "017072769692", READER_2: "066192808101"}
-    server = start_server(tmp_path, **env)
+    server = start_app(tmp_path, **env)
     scan_ids = []
     try:
         with server.client() as desk:
@@ -137,7 +138,7 @@ def test_delivers_after_receiver_down_across_restart(
 
     receiver = Receiver(hook_port)
     receiver_later.append(receiver)
-    restarted = start_server(tmp_path, **env)
+    restarted = start_app(tmp_path, **env)
     try:
         _wait(lambda: len(receiver.deliveries) >= 2, 40, "both deliveries after the restart")
         time.sleep(2.5)  # no second delivery of either result follows
@@ -180,7 +181,7 @@ def test_a_forged_or_stale_signature_is_refused() -> None:
 
 @pytest.mark.slow
 def test_his_route_and_profiles(tmp_path: Path) -> None:
-    server = start_server(tmp_path, CCCD_HIS_PROFILES=PROFILES)
+    server = start_app(tmp_path, CCCD_HIS_PROFILES=PROFILES)
     try:
         with server.client() as desk:
             id_number = "017072769692"  # Xã Tú Lý, Huyện Đà Bắc, Tỉnh Hòa Bình (old structure)

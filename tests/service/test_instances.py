@@ -1,7 +1,8 @@
 """Several service instances on one PostgreSQL database (the configuration for more desks than
-one PC serves): a read verified on one instance is found by a lookup on another within a
-second, the audit log collects both, and the retention purge is done by exactly one instance
-per round (none deletes twice, none misses a row)."""
+one PC serves; here two apps built in this process, each with its own store and audit
+writer): a read verified on one instance is found by a lookup on another within a second, the
+audit log collects both, and the retention purge is done by exactly one instance per round
+(none deletes twice, none misses a row)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy import create_engine, func, select, text
 from service.settings import Settings
 from service.storage.audit_key import AuditKeys
 from service.storage.store import PURGE_LOCK, Store, card_reads, open_store
-from tests.service.conftest import READER_1, put_card, scan, start_server, stop_server
+from tests.service.conftest import READER_1, put_card, scan, start_app, stop_server
 from tests.service.test_persistence import NOW, _postgres_url, save
 
 pytestmark = pytest.mark.postgres
@@ -115,9 +116,7 @@ def test_a_read_on_one_instance_is_found_on_another_within_a_second(
             (tmp_path / name).mkdir()
             # Instances on one database share the audit key: one chain, one subject hash.
             servers.append(
-                start_server(
-                    tmp_path / name, CCCD_DATABASE_URL=schema_url, CCCD_AUDIT_KEY=AUDIT_KEY
-                )
+                start_app(tmp_path / name, CCCD_DATABASE_URL=schema_url, CCCD_AUDIT_KEY=AUDIT_KEY)
             )
         a, b = servers
         id_number = "017072769692"

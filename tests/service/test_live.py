@@ -1,4 +1,5 @@
-"""The desk flow through a live ``cccd serve --simulated`` process."""
+"""The desk flow through the service: in process (``app``), and through a live ``cccd serve
+--simulated`` process (``live``) where the flow listens to the event stream."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ from tests.service.conftest import (
     READER_1,
     READER_2,
     ROOT,
+    AppServer,
     LiveServer,
+    Server,
     audit_rows,
     finished,
+    free_port,
+    healthz,
     put_card,
     scan,
-    start_server,
+    start_app,
     stop_server,
 )
 from verify import vntext
@@ -122,10 +127,10 @@ def test_whole_desk_flow(live: LiveServer, id_number: str) -> None:
         assert again["cached"] is True and again["code"] == "000"
 
 
-def test_concurrent_scans_on_two_readers(live: LiveServer) -> None:
+def test_concurrent_scans_on_two_readers(app: AppServer) -> None:
     a, b = "001201670839", "017160905911"
     USED_IDS.update({a, b})
-    with live.client("desk-1") as desk1, live.client("desk-2") as desk2:
+    with app.client("desk-1") as desk1, app.client("desk-2") as desk2:
         put_card(desk1, READER_1, a)
         put_card(desk2, READER_2, b)
         first, second = scan(desk1, READER_1, a), scan(desk2, READER_2, b)
@@ -138,10 +143,10 @@ def test_concurrent_scans_on_two_readers(live: LiveServer) -> None:
     assert str(two["started_at"]) < str(one["finished_at"])
 
 
-def test_second_scan_on_busy_reader_queues(live: LiveServer) -> None:
+def test_second_scan_on_busy_reader_queues(app: AppServer) -> None:
     person = "001055199142"
     USED_IDS.add(person)
-    with live.client("desk-1") as desk1, live.client("desk-2") as desk2:
+    with app.client("desk-1") as desk1, app.client("desk-2") as desk2:
         put_card(desk1, READER_1, person, "slow=0.03")
         first = scan(desk1, READER_1, person)
         second_response = desk2.post(
@@ -156,10 +161,10 @@ def test_second_scan_on_busy_reader_queues(live: LiveServer) -> None:
     assert str(two["started_at"]) >= str(one["finished_at"])
 
 
-def test_wrong_id_number_is_a_problem_saying_so(live: LiveServer) -> None:
+def test_wrong_id_number_is_a_problem_saying_so(app: AppServer) -> None:
     on_card, typed = "017179377752", "017066553268"
     USED_IDS.update({on_card, typed})
-    with live.client() as desk:
+    with app.client() as desk:
         put_card(desk, READER_2, on_card)
         body = finished(desk, scan(desk, READER_2, typed))
     assert body["state"] == "failed"
@@ -191,10 +196,10 @@ def test_card_removed_mid_scan(live: LiveServer) -> None:
         assert desk.get(f"/api/v1/citizens/{person}").status_code == 404
 
 
-def test_forged_card_is_invalid_and_not_served(live: LiveServer) -> None:
+def test_forged_card_is_invalid_and_not_served(app: AppServer) -> None:
     person = "017075694372"
     USED_IDS.add(person)
-    with live.client() as desk:
+    with app.client() as desk:
         put_card(desk, READER_2, person, "forged")
         body = finished(desk, scan(desk, READER_2, person))
         assert body["state"] == "done"
@@ -208,8 +213,8 @@ def test_forged_card_is_invalid_and_not_served(live: LiveServer) -> None:
         assert desk.get(f"/api/v1/citizens/{person}/insurance").status_code == 404
 
 
-def test_no_key_is_401(live: LiveServer) -> None:
-    with live.client(desk=None) as anonymous:
+def test_no_key_is_401(app: AppServer) -> None:
+    with app.client(desk=None) as anonymous:
         response = anonymous.get("/api/v1/readers")
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
@@ -217,14 +222,14 @@ def test_no_key_is_401(live: LiveServer) -> None:
     assert response.json()["status"] == 401
 
 
-def test_wrong_key_is_401_and_audited(live: LiveServer) -> None:
-    with live.client(key="not-a-desk-key-at-all") as intruder:
+def test_wrong_key_is_401_and_audited(app: AppServer) -> None:
+    with app.client(key="not-a-desk-key-at-all") as intruder:
         assert intruder.get("/api/v1/citizens/017072769692").status_code == 401
-    export = live.data_dir / "audit.csv"
+    export = app.data_dir / "audit.csv"
     subprocess.run(
         [sys.executable, "-m", "service.cli.main", "audit", "export", "--output", str(export)],
         cwd=ROOT,
-        env=live.env,
+        env=app.env,
         check=True,
         capture_output=True,
     )
@@ -236,12 +241,12 @@ def test_wrong_key_is_401_and_audited(live: LiveServer) -> None:
     assert lookups and all(r["subject"].startswith("h:") for r in lookups)
 
 
-def test_every_lookup_is_audited(live: LiveServer) -> None:
+def test_every_lookup_is_audited(app: AppServer) -> None:
     """Each way personal data leaves the service leaves an audit record with the subject."""
     person, forged = "017072769692", "017075694372"
     USED_IDS.update({person, forged})
-    with live.client("desk-2") as desk:
-        before = len(audit_rows(live))
+    with app.client("desk-2") as desk:
+        before = len(audit_rows(app))
         put_card(desk, READER_1, person)
         scan_id = scan(desk, READER_1, person)
         assert finished(desk, scan_id)["state"] == "done"
@@ -260,7 +265,7 @@ def test_every_lookup_is_audited(live: LiveServer) -> None:
         bad = finished(desk, scan(desk, READER_1, forged))
         assert bad["result"]["accepted"] is False  # type: ignore[index]
         assert desk.get("/api/v1/citizens/000000000000").status_code == 404
-    rows = [r for r in audit_rows(live)[before:] if r["desk"] == "desk-2"]
+    rows = [r for r in audit_rows(app)[before:] if r["desk"] == "desk-2"]
     actions = {(r["action"], r["outcome"]) for r in rows}
     for expected in (
         ("scan", "verified"),
@@ -280,9 +285,9 @@ def test_every_lookup_is_audited(live: LiveServer) -> None:
     assert person not in json.dumps(rows)
 
 
-def test_rate_limit_gives_429(live: LiveServer) -> None:
+def test_rate_limit_gives_429(app: AppServer) -> None:
     codes = []
-    with live.client("desk-flood") as flood:
+    with app.client("desk-flood") as flood:
         for _ in range(140):
             response = flood.get("/api/v1/readers")
             codes.append(response.status_code)
@@ -291,17 +296,17 @@ def test_rate_limit_gives_429(live: LiveServer) -> None:
                 assert response.json()["type"].endswith("/rate-limited")
                 break
     assert 429 in codes and codes[0] == 200
-    with live.client("desk-2") as other:  # other desks are not affected
+    with app.client("desk-2") as other:  # other desks are not affected
         assert other.get("/api/v1/readers").status_code == 200
 
 
-def test_health_metrics_and_problems(live: LiveServer) -> None:
-    health = httpx.get(f"{live.url}/healthz").json()
+def test_health_metrics_and_problems(app: AppServer) -> None:
+    health = healthz(app)
     assert health["status"] == "ok" and health["schema_version"] >= 1
-    metrics = httpx.get(f"{live.url}/metrics").text
+    metrics = app.client(desk=None).get("/metrics").text
     assert "cccd_scans_total" in metrics and "cccd_read_seconds_bucket" in metrics
     assert 'cccd_gateway_results_total{code="000"}' in metrics
-    with live.client() as desk:
+    with app.client() as desk:
         unknown = desk.get("/api/v1/scans/nope")
         assert unknown.status_code == 404 and unknown.json()["type"].endswith("/unknown-scan")
         bad = desk.post("/api/v1/scans", json={"reader": READER_1, "id_number": "12"})
@@ -309,9 +314,12 @@ def test_health_metrics_and_problems(live: LiveServer) -> None:
         assert desk.get("/api/v1/scans").json()["scans"]
 
 
-def test_logs_hold_no_id_numbers_or_names(live: LiveServer) -> None:
-    """Runs after the flows above in this module: the whole log of the live server."""
-    log = live.log_text()
+@pytest.mark.parametrize("which", ["live", "app"])
+def test_logs_hold_no_id_numbers_or_names(request: pytest.FixtureRequest, which: str) -> None:
+    """Runs after the flows above in this module: the whole log of the live server, and of
+    the app in process (its access log as the harness writes it, in uvicorn's words)."""
+    server: Server = request.getfixturevalue(which)
+    log = server.log_text()
     assert "POST /api/v1/scans" in log  # the access log was captured
     for id_number in USED_IDS:
         person = citizen(id_number)
@@ -328,8 +336,8 @@ def test_logs_hold_no_id_numbers_or_names(live: LiveServer) -> None:
 def test_gateway_down_insurance_unavailable_identity_served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    closed = __import__("tests.service.conftest", fromlist=["free_port"]).free_port()
-    server = start_server(
+    closed = free_port()
+    server = start_app(
         tmp_path_factory.mktemp("down"),
         CCCD_BHXH_URL=f"http://127.0.0.1:{closed}",
         CCCD_BHXH_TIMEOUT_SECONDS="1",

@@ -30,11 +30,14 @@ import pytest
 from fixtures.citizens import citizen
 from tests.service.conftest import (
     ROOT,
+    AppServer,
     LiveServer,
+    Server,
     audit_rows,
     finished,
     put_card,
     scan,
+    start_app,
     start_server,
     stop_server,
 )
@@ -59,21 +62,30 @@ def _env(**extra: str) -> dict[str, str]:
     }
 
 
-def client(server: LiveServer, key: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=server.url, headers=headers, timeout=30)
+def client(server: Server, key: str | None) -> httpx.Client:
+    return server.client(desk=None, key=key or None)
+
+
+TWO_DESKS = _env(
+    CCCD_RETENTION_HOURS=str(RETENTION_HOURS),
+    CCCD_PURGE_INTERVAL_SECONDS="0.5",
+    CCCD_STORE_PHOTOS="true",
+)
 
 
 @pytest.fixture(scope="module")
 def two_desks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(
-        tmp_path_factory.mktemp("privacy"),
-        **_env(
-            CCCD_RETENTION_HOURS=str(RETENTION_HOURS),
-            CCCD_PURGE_INTERVAL_SECONDS="0.5",
-            CCCD_STORE_PHOTOS="true",
-        ),
-    )
+    """A real process: event streams, raw sockets, its memory, its file modes and its
+    database file's bytes (see ``_raw_database``)."""
+    server = start_server(tmp_path_factory.mktemp("privacy"), **TWO_DESKS)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def two_desks_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The same service in process, for the rest."""
+    server = start_app(tmp_path_factory.mktemp("privacy-app"), **TWO_DESKS)
     yield server
     stop_server(server)
 
@@ -143,8 +155,8 @@ def test_desks_see_only_their_own_scans_photos_readers_and_events(two_desks: Liv
     assert a_scan not in b_events.text() and READER_A not in b_events.text()
 
 
-def test_lookup_role_looks_up_but_reads_nothing(two_desks: LiveServer) -> None:
-    with client(two_desks, KEY_A) as a, client(two_desks, KEY_HIS) as his:
+def test_lookup_role_looks_up_but_reads_nothing(two_desks_app: AppServer) -> None:
+    with client(two_desks_app, KEY_A) as a, client(two_desks_app, KEY_HIS) as his:
         put_card(a, READER_A, "001055199142")
         assert finished(a, scan(a, READER_A, "001055199142"))["state"] == "done"
         assert his.get("/api/v1/citizens/001055199142").status_code == 200
@@ -166,9 +178,9 @@ def test_lookup_role_looks_up_but_reads_nothing(two_desks: LiveServer) -> None:
     ],
 )
 def test_fragment_and_name_only_searches_are_refused(
-    two_desks: LiveServer, params: dict[str, str]
+    two_desks_app: AppServer, params: dict[str, str]
 ) -> None:
-    with client(two_desks, KEY_A) as a:
+    with client(two_desks_app, KEY_A) as a:
         response = a.get("/api/v1/citizens", params=params)
     assert response.status_code == 422
     body = response.json()
@@ -176,7 +188,11 @@ def test_fragment_and_name_only_searches_are_refused(
     assert body["clerk_message"] == "Nhập đủ họ tên và ngày sinh để tìm"
 
 
-def _raw_database(server: LiveServer) -> bytes:
+def _raw_database(server: Server) -> bytes:
+    """The SQLite file's bytes. Only from a server in another process: in the service's own
+    process, closing a file read this way would drop SQLite's POSIX locks on it (SQLite's
+    "How To Corrupt An SQLite Database File", section 2.2)."""
+    assert isinstance(server, LiveServer)
     data = b""
     for suffix in ("", "-wal", "-journal"):
         path = server.data_dir / f"cccd.sqlite3{suffix}"
@@ -284,13 +300,14 @@ def test_huge_bodies_get_413_at_once_without_memory(two_desks: LiveServer) -> No
     assert _rss_kb(pid) - before < 20 * 1024  # KiB: the body was never held
 
 
-def test_host_header_must_name_the_service(two_desks: LiveServer) -> None:
-    rebound = httpx.get(f"{two_desks.url}/healthz", headers={"Host": "evil.example:8080"})
-    assert rebound.status_code == 421
-    assert httpx.get(f"{two_desks.url}/healthz").status_code == 200
+def test_host_header_must_name_the_service(two_desks_app: AppServer) -> None:
+    with client(two_desks_app, None) as anonymous:
+        rebound = anonymous.get("/healthz", headers={"Host": "evil.example:8080"})
+        assert rebound.status_code == 421
+        assert anonymous.get("/healthz").status_code == 200
 
 
-def _audit_verify(server: LiveServer) -> subprocess.CompletedProcess[str]:
+def _audit_verify(server: Server) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli.main", "audit", "verify"],
         cwd=ROOT,
@@ -408,9 +425,7 @@ def test_optional_fields_only_where_configured(tmp_path_factory: pytest.TempPath
         f'[desks.desk-b]\nkeys = ["{KEY_B}"]\nreaders = ["{READER_B}"]\n',
         "utf-8",
     )
-    server = start_server(
-        folder, CCCD_CONFIG=str(config), CCCD_API_KEYS="", CCCD_SIMULATED_LINK="0"
-    )
+    server = start_app(folder, CCCD_CONFIG=str(config), CCCD_API_KEYS="", CCCD_SIMULATED_LINK="0")
     try:
         with client(server, KEY_A) as a, client(server, KEY_B) as b:
             put_card(a, READER_A, PERSON)

@@ -27,8 +27,11 @@ from tests.service.conftest import (
     READER_1,
     READER_2,
     READER_3,
+    AppServer,
     LiveServer,
+    Server,
     put_card,
+    start_app,
     start_server,
     stop_server,
 )
@@ -43,6 +46,14 @@ SECOND_ID = "079198409238"
 @pytest.fixture(scope="module")
 def his(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(tmp_path_factory.mktemp("his"), CCCD_CORS_ORIGINS=HIS_ORIGIN)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def his_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The same service in process, for what needs no socket of its own."""
+    server = start_app(tmp_path_factory.mktemp("his-app"), CCCD_CORS_ORIGINS=HIS_ORIGIN)
     yield server
     stop_server(server)
 
@@ -79,7 +90,7 @@ def finished(scan_id: str) -> Any:
     return test
 
 
-def start_scan(server: LiveServer, desk: str, reader: str, id_number: str) -> str:
+def start_scan(server: Server, desk: str, reader: str, id_number: str) -> str:
     with server.client(desk) as client:
         put_card(client, reader, id_number)
         answer = client.post("/api/v1/scans", json={"reader": reader, "id_number": id_number})
@@ -87,7 +98,7 @@ def start_scan(server: LiveServer, desk: str, reader: str, id_number: str) -> st
         return str(answer.json()["id"])
 
 
-def wait_done(server: LiveServer, desk: str, scan_id: str) -> dict[str, Any]:
+def wait_done(server: Server, desk: str, scan_id: str) -> dict[str, Any]:
     with server.client(desk) as client:
         scan: dict[str, Any] = client.get(f"/api/v1/scans/{scan_id}?wait=30").json()
     assert scan["state"] == "done", scan
@@ -323,16 +334,16 @@ def test_ticket_book_expires_and_forgets() -> None:
 # -- what is on a reader -------------------------------------------------------------------
 
 
-def test_reader_card_states_and_the_last_result_while_the_card_stays(his: LiveServer) -> None:
+def test_reader_card_states_and_the_last_result_while_the_card_stays(his_app: AppServer) -> None:
     path = f"/api/v1/readers/{READER_2}/card"
-    with his.client("desk-1") as one, his.client("desk-2") as two:
+    with his_app.client("desk-1") as one, his_app.client("desk-2") as two:
         one.delete(f"/api/v1/demo/readers/{READER_2}/card")
         assert one.get(path).json()["state"] == "no_card"
         put_card(one, READER_2, VALID_ID)
         now = one.get(path).json()
         assert now["state"] == "card_present" and "result" not in now
         scan = one.post("/api/v1/scans", json={"reader": READER_2, "id_number": VALID_ID}).json()
-        wait_done(his, "desk-1", scan["id"])
+        wait_done(his_app, "desk-1", scan["id"])
         card = one.get(path, params={"photo": "data"}).json()
         assert card["state"] == "card_present" and card["scan"]["id"] == scan["id"]
         assert card["result"]["his"]["SO_CCCD"] == VALID_ID
@@ -351,53 +362,56 @@ def test_reader_card_states_and_the_last_result_while_the_card_stays(his: LiveSe
 # -- CORS and Private Network Access -------------------------------------------------------
 
 
-def preflight(server: LiveServer, origin: str) -> httpx.Response:
-    return httpx.options(
-        f"{server.url}/api/v1/readers",
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "authorization",
-            "Access-Control-Request-Private-Network": "true",
-        },
-    )
+def preflight(server: Server, origin: str) -> httpx.Response:
+    with server.client(desk=None) as anonymous:
+        return anonymous.options(
+            "/api/v1/readers",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+                "Access-Control-Request-Private-Network": "true",
+            },
+        )
 
 
 def test_private_network_preflight_answered_for_a_configured_origin_only(
-    his: LiveServer,
+    his_app: AppServer,
 ) -> None:
-    ok = preflight(his, HIS_ORIGIN)
+    ok = preflight(his_app, HIS_ORIGIN)
     assert ok.status_code == 204
     assert ok.headers["access-control-allow-origin"] == HIS_ORIGIN
     assert ok.headers["access-control-allow-private-network"] == "true"
     assert "authorization" in ok.headers["access-control-allow-headers"].lower()
-    refused = preflight(his, OTHER_ORIGIN)
+    refused = preflight(his_app, OTHER_ORIGIN)
     assert refused.status_code == 403
     assert not any(h.startswith("access-control-") for h in refused.headers)
     assert "CCCD_CORS_ORIGINS" in refused.json()["clerk_message"]
 
 
-def test_cors_headers_only_for_the_configured_origin(his: LiveServer) -> None:
+def test_cors_headers_only_for_the_configured_origin(his_app: AppServer) -> None:
     auth = {"Authorization": f"Bearer {KEYS['desk-1']}"}
-    ok = httpx.get(f"{his.url}/api/v1/readers", headers={**auth, "Origin": HIS_ORIGIN})
+    anonymous = his_app.client(desk=None)
+    ok = anonymous.get("/api/v1/readers", headers={**auth, "Origin": HIS_ORIGIN})
     assert ok.headers["access-control-allow-origin"] == HIS_ORIGIN
     assert "Origin" in ok.headers["vary"]
-    other = httpx.get(f"{his.url}/api/v1/readers", headers={**auth, "Origin": OTHER_ORIGIN})
+    other = anonymous.get("/api/v1/readers", headers={**auth, "Origin": OTHER_ORIGIN})
     assert "access-control-allow-origin" not in other.headers
-    sdk = httpx.get(f"{his.url}/sdk/cccd.js", headers={"Origin": OTHER_ORIGIN})
+    sdk = anonymous.get("/sdk/cccd.js", headers={"Origin": OTHER_ORIGIN})
     assert sdk.status_code == 200 and sdk.headers["access-control-allow-origin"] == "*"
     assert sdk.headers["content-type"].startswith("text/javascript")
-    assert httpx.get(f"{his.url}/sdk/secret.txt").status_code == 404
+    assert anonymous.get("/sdk/secret.txt").status_code == 404
 
 
-def test_diagnostics_status_names_the_fix(his: LiveServer) -> None:
-    good = httpx.get(f"{his.url}/desk/diagnostics/status", params={"origin": HIS_ORIGIN}).json()
+def test_diagnostics_status_names_the_fix(his_app: AppServer) -> None:
+    anonymous = his_app.client(desk=None)
+    good = anonymous.get("/desk/diagnostics/status", params={"origin": HIS_ORIGIN}).json()
     assert good["page"]["allowed"] is True and good["trust"]["configured"] is True
     assert {r["name"] for r in good["readers"]} == {READER_1, READER_2, READER_3}
-    bad = httpx.get(f"{his.url}/desk/diagnostics/status", params={"origin": OTHER_ORIGIN}).json()
+    bad = anonymous.get("/desk/diagnostics/status", params={"origin": OTHER_ORIGIN}).json()
     assert bad["page"]["allowed"] is False and bad["ok"] is False
     assert any(f["code"] == "origin-not-allowed" and OTHER_ORIGIN in f["vi"] for f in bad["fixes"])
-    page = httpx.get(f"{his.url}/desk/diagnostics")
+    page = anonymous.get("/desk/diagnostics")
     assert HIS_ORIGIN in page.headers["content-security-policy"]  # it may embed the page
 
 

@@ -1,4 +1,5 @@
-"""Quirky readers and restless cards through a live ``cccd serve --simulated``: a reader that
+"""Quirky readers and restless cards through the service (in process, and a live ``cccd serve
+--simulated`` where the event stream is watched): a reader that
 fails extended APDUs read twice (the second read with no failed probe, also after a restart,
 from the reader memory in the data folder), a card lost for 500 ms in the middle of DG2
 (the scan shows ``paused`` / ``card_lost`` and resumes), and another card put back mid-read
@@ -19,10 +20,12 @@ import pytest
 from tests.service.conftest import (
     READER_1,
     READER_2,
+    AppServer,
     LiveServer,
     finished,
     put_card,
     scan,
+    start_app,
     start_server,
     stop_server,
 )
@@ -47,7 +50,7 @@ def _recoveries(result: dict[str, Any]) -> list[str]:
 def test_quirky_reader_is_remembered_for_the_service_life_and_across_restarts(
     tmp_path: Path,
 ) -> None:
-    server = start_server(tmp_path)
+    server = start_app(tmp_path)
     try:
         with server.client() as desk:
             put_card(desk, READER_1, PERSON, "extended_apdu_error")
@@ -71,7 +74,7 @@ def test_quirky_reader_is_remembered_for_the_service_life_and_across_restarts(
     assert PERSON not in memory.read_text("utf-8")  # no personal data in it
 
     # After a restart, with a fresh card on the same reader: still no failed probe.
-    server = start_server(tmp_path)
+    server = start_app(tmp_path)
     try:
         with server.client() as desk:
             put_card(desk, READER_1, PERSON, "extended_apdu_error")
@@ -101,9 +104,17 @@ def test_memory_folder_is_created_private(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real process: the event stream."""
     live = start_server(tmp_path_factory.mktemp("quirks"))
     yield live
     stop_server(live)
+
+
+@pytest.fixture(scope="module")
+def server_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    app = start_app(tmp_path_factory.mktemp("quirks-app"))
+    yield app
+    stop_server(app)
 
 
 def test_card_lost_in_the_middle_of_dg2_for_500_ms_resumes(server: LiveServer) -> None:
@@ -139,8 +150,8 @@ def test_card_lost_in_the_middle_of_dg2_for_500_ms_resumes(server: LiveServer) -
         assert paused[0]["progress"]["file"] == "DG2"
 
 
-def test_another_card_put_back_mid_read_starts_over(server: LiveServer) -> None:
-    with server.client() as desk:
+def test_another_card_put_back_mid_read_starts_over(server_app: AppServer) -> None:
+    with server_app.client() as desk:
         # A slow card: the read takes a few seconds; lift it in DG2 and put another card of
         # the same citizen back (a re-issued card: another EF.SOD).
         put_card(desk, READER_1, PERSON, "no_extended_length", "slow=0.03")
