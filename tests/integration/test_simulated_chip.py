@@ -61,8 +61,8 @@ def test_for_citizen_one_liner() -> None:
 def test_card_removed_mid_read_raises_and_marks_partial_incomplete() -> None:
     card = build_card("001185483324")
     chip = chip_for_card(card, faults=[F.RemovedAfter(8)])  # during DG2
-    with pytest.raises(IncompleteReadError) as caught:
-        read_card(chip, card.bac_key, options=BAC_ONLY)
+    with pytest.raises(IncompleteReadError) as caught:  # waited for, briefly: never back
+        read_card(chip, card.bac_key, options=BAC_ONLY, resume_wait=0.5)
     partial = caught.value.partial
     assert not partial.complete
     assert "the card was removed" in str(caught.value)
@@ -157,7 +157,7 @@ def test_card_removed_during_chip_authentication_is_not_a_verdict() -> None:
     assert full.chip_authentication.outcome == "passed"
     before_ca = full.stats.apdus - 3  # MSE:Set AT, General Authenticate, protected SELECT
     chip = chip_for_card(card, faults=[F.RemovedAfter(before_ca)])
-    with pytest.raises(IncompleteReadError) as caught:
-        read_card(chip, CANKey(card.can))
+    with pytest.raises(IncompleteReadError) as caught:  # waited for, briefly: never back
+        read_card(chip, CANKey(card.can), resume_wait=0.5)
     assert set(caught.value.partial.files) >= {"DG14", "DG15"}
     assert not caught.value.partial.complete
