@@ -1,4 +1,5 @@
-"""The desk service for a test, two ways behind one interface (CONTRIBUTING.md "Tests").
+"""The desk service for a test, two ways behind one interface (CONTRIBUTING.md "Running
+each suite").
 
 ``start_app`` builds the app in this process with ``service.create_app(settings, store=,
 registry=, trust=, bhyt_transport=)``: its lifespan runs once, on one event loop in a thread
