@@ -91,3 +91,23 @@ def test_sizes_and_names() -> None:
     assert (TDES.block_size, TDES.nonce_length, TDES.describe()) == (8, 16, "3DES")
     assert (AES_128.block_size, AES_128.nonce_length, AES_128.describe()) == (16, 16, "AES-128")
     assert Cipher.of("AES", 24).nonce_length == 32 and Cipher.of("AES", 32).describe() == "AES-256"
+    assert Cipher.of("AES") == AES_128 and Cipher.of("3DES") == TDES  # 16-byte keys by default
+
+
+@pytest.mark.parametrize(
+    "plain",
+    [
+        b"abc\x80X",  # a byte other than zero after the 0x80
+        b"abc\x80" + bytes(16),  # more zeros than one block of padding can hold
+        bytes(8),  # no 0x80 at all
+    ],
+)
+def test_padding_that_method_2_cannot_produce_is_refused(plain: bytes) -> None:
+    with pytest.raises(SecureMessagingError, match=r"^decrypted data has no valid ISO 9797-1"):
+        Cipher.unpad(plain)
+
+
+def test_padding_of_up_to_a_whole_block_is_removed() -> None:
+    assert Cipher.unpad(b"abc\x80" + bytes(15)) == b"abc"  # 0x80 and 15 zeros: one AES block
+    assert Cipher.unpad(AES_128.pad(b"X" * 16)) == b"X" * 16
+    assert Cipher.unpad(TDES.pad(b"")) == b""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import cms as asn1_cms
 from asn1crypto import parser
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509 as pyca_x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -196,6 +197,16 @@ def _resigned(
         info["signature"] = signer.sign(bytes(attrs.dump()))
 
 
+def _without_attribute(signer: pki.DocumentSigner, name: str) -> bytes:
+    """A SOD by ``signer`` whose SignerInfo lacks the signed attribute ``name``, signed again."""
+
+    def drop(signed: asn1_cms.SignedData) -> None:
+        kept = [a for a in signed["signer_infos"][0]["signed_attrs"] if a["type"].native != name]
+        _resigned(signer, signed, kept)
+
+    return _rebuilt(sod_build.build_sod(DGS, signer), drop)
+
+
 def test_a_valid_sod_holds_and_answers_its_content() -> None:
     raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
     check = check_sod(raw)
@@ -235,15 +246,7 @@ def test_sod_with_its_econtent_replaced_is_a_message_digest_mismatch() -> None:
 def test_sod_without_a_message_digest_attribute() -> None:
     signer = pki.document_signer("p256")
 
-    def drop_digest(signed: asn1_cms.SignedData) -> None:
-        kept = [
-            a
-            for a in signed["signer_infos"][0]["signed_attrs"]
-            if a["type"].native != "message_digest"
-        ]
-        _resigned(signer, signed, kept)
-
-    check = check_sod(_rebuilt(sod_build.build_sod(DGS, signer), drop_digest))
+    check = check_sod(_without_attribute(signer, "message_digest"))
     assert failure_types(check) == [cms.MessageDigestError]
     assert check.failures[0].reason == "no messageDigest signed attribute"
     assert check.message_digest_ok is False and check.signature == "valid"
@@ -386,3 +389,96 @@ def test_changed_bytes_give_a_parse_error_or_a_check_with_its_failures(
             check.require()
     else:
         assert check.require() is check.signer
+
+
+# -- what a check answers besides its failures -----------------------------------------------
+
+
+def test_a_missing_signer_still_answers_what_was_checked() -> None:
+    signer = pki.document_signer("p256")
+    check = check_sod(sod_build.build_sod(DGS, signer, include_certificate=False))
+    assert check.signer_info.serial_number == signer.certificate.serial_number
+    assert check.content_type_ok is True and check.message_digest_ok is True
+    assert check.signing_time == pki.DSC_SIGNING_TIME
+
+
+def test_a_valid_check_keeps_the_certificates_it_found() -> None:
+    signer = pki.document_signer("p256")
+    check = check_sod(sod_build.build_sod(DGS, signer))
+    assert [c.dump() for c in check.certificates] == [signer.certificate.dump()]
+
+
+def test_signed_at_the_first_instant_of_the_signer_validity_is_within_it() -> None:
+    not_before = pki.DSC_VALIDITY[0]
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"), signing_time=not_before)
+    check = check_sod(raw)
+    assert check.ok and check.signing_time == not_before
+    assert check.signed_within_validity is True
+
+
+def test_no_signing_time_leaves_the_validity_question_open() -> None:
+    signer = pki.document_signer("p256")
+
+    check = check_sod(_without_attribute(signer, "signing_time"))
+    assert check.ok and check.signing_time is None
+    assert check.signed_within_validity is None
+
+
+def test_failures_say_what_failed_and_keep_their_cause() -> None:
+    def forge(signed: asn1_cms.SignedData) -> None:
+        attributes = list(signed["signer_infos"][0]["signed_attrs"])
+        _resigned(pki.document_signer("p256", "impostor"), signed, attributes)
+
+    check = check_sod(_rebuilt(sod_build.build_sod(DGS, pki.document_signer("p256")), forge))
+    [failure] = check.failures
+    assert str(failure) == failure.reason == "the SignerInfo signature does not verify"
+    assert failure.detail == failure.reason  # no underlying cause: the reason again
+    cause = cms.CmsUnsupportedError("signature: X", detail="X")
+    assert (cause.reason, cause.detail) == ("signature: X", "X")
+
+
+def test_a_signer_key_of_an_unsupported_kind_is_unsupported_with_its_cause() -> None:
+    """The sid names a certificate whose key is Ed25519, which no eMRTD uses: the check says
+    the signer key is unsupported, names why, and verifies nothing."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    honest = pki.document_signer("p256").certificate
+    theirs = pyca_x509.load_der_x509_certificate(honest.dump())
+    key = ed25519.Ed25519PrivateKey.generate()
+    odd = (
+        pyca_x509.CertificateBuilder()
+        .subject_name(theirs.subject)
+        .issuer_name(theirs.issuer)
+        .serial_number(theirs.serial_number)
+        .not_valid_before(theirs.not_valid_before_utc)
+        .not_valid_after(theirs.not_valid_after_utc)
+        .public_key(key.public_key())
+        .sign(key, None)
+    )
+
+    def swap_certificate(signed: asn1_cms.SignedData) -> None:
+        der = odd.public_bytes(Encoding.DER)
+        signed["certificates"] = asn1_cms.CertificateSet(
+            [asn1_cms.CertificateChoices(name="certificate", value=asn1_x509.Certificate.load(der))]
+        )
+
+    check = check_sod(
+        _rebuilt(sod_build.build_sod(DGS, pki.document_signer("p256")), swap_certificate)
+    )
+    [failure] = check.failures
+    assert isinstance(failure, cms.CmsUnsupportedError)
+    assert (
+        failure.reason.startswith("signer key: ")
+        and failure.reason == f"signer key: {failure.detail}"
+    )
+    assert failure.detail and failure.detail != failure.reason
+    assert check.signature == "unsupported" and check.key is None and check.algorithm is not None
+
+
+def test_signed_at_the_last_instant_of_the_signer_validity_is_within_it() -> None:
+    signer = pki.document_signer("p256")
+    not_after = pyca_x509.load_der_x509_certificate(signer.certificate.dump()).not_valid_after_utc
+    check = check_sod(sod_build.build_sod(DGS, signer, signing_time=not_after))
+    assert check.ok and check.signing_time == not_after
+    assert check.signed_within_validity is True

@@ -809,3 +809,18 @@ def test_signature_scheme_that_does_not_fit_the_key_is_unsupported() -> None:
     assert "ECDSA" in result.signature.algorithm
     assert result.algorithms.signer_key == "RSA-2048"
     assert result.reason == "signature: ECDSA signature with a RSA-2048 key"
+
+
+def test_several_structure_anomalies_are_all_named_in_the_reason() -> None:
+    raw = sod_build.build_sod(DGS, pki.document_signer("p256"))
+
+    def two_deviations(signed: cms.SignedData) -> None:
+        signed["digest_algorithms"] = [{"algorithm": "sha512"}]
+        signed["signer_infos"][0]["version"] = "v3"  # v3 goes with a subjectKeyIdentifier
+
+    result = passive_authentication(_files(_resealed(raw, two_deviations)), _trust("p256"), at=AT)
+    assert result.status == "malformed"
+    assert result.reason == (
+        "EF.SOD structure: the SignerInfo digest algorithm is not in digestAlgorithms; "
+        "SignerInfo version 3 does not fit its sid"
+    )
