@@ -31,6 +31,7 @@ from ecdsa import ellipticcurve
 
 from reader import curves, oids
 from reader.errors import ParseError, UnsupportedError
+from reader.lds.cms import parameters_der
 from reader.lds.public_key import ASN1_ERRORS as ASN1_ERRORS  # what asn1crypto raises
 from reader.lds.public_key import (
     ECDomain,
@@ -261,7 +262,7 @@ def _pss(parameters: bytes | None) -> SignatureAlgorithm:
             hash_oid = params["hash_algorithm"]["algorithm"].dotted
             mgf = params["mask_gen_algorithm"]
             for inner in (params["hash_algorithm"], mgf["parameters"]):
-                if not isinstance(inner["parameters"], core.Void | core.Null):
+                if parameters_der(inner["parameters"]) is not None:
                     raise ParseError("RSASSA-PSS hash parameters must be NULL or absent")
             if mgf["algorithm"].dotted != OID_MGF1:
                 raise UnsupportedAlgorithmError(

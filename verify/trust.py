@@ -30,7 +30,7 @@ from asn1crypto import core, crl, pem, x509
 
 from reader import oids
 from reader.errors import ParseError, UnsupportedError
-from reader.lds.cms import SignedData, parse_signed_data
+from reader.lds.cms import SignedData, parameters_der, parse_signed_data
 from verify import cms, signatures
 from verify.issuing_state import country_of_name
 from verify.signatures import ASN1_ERRORS
@@ -202,19 +202,13 @@ def verify_certificate_signature(cert: x509.Certificate, issuer_public_key: byte
     if algorithm_id.dump() != cert["tbs_certificate"]["signature"].dump():
         return False  # RFC 5280 §4.1.1.2: the unsigned copy must equal the signed one
     algorithm = signatures.signature_algorithm(
-        algorithm_id["algorithm"].dotted, _params_der(algorithm_id["parameters"])
+        algorithm_id["algorithm"].dotted, parameters_der(algorithm_id["parameters"])
     )
     tbs = bytes(cert["tbs_certificate"].dump())
     signature = signatures.bit_string_bytes(cert["signature_value"])
     if signature is None:
         return False
     return signatures.verify(key, signature, tbs, algorithm)
-
-
-def _params_der(params: Any) -> bytes | None:
-    if params is None or isinstance(params, core.Void | core.Null):
-        return None
-    return bytes(params.dump())
 
 
 def _fingerprint(der: bytes) -> str:
@@ -494,7 +488,7 @@ class TrustStore:
                 )
             algorithm_id = cert_list["signature_algorithm"]
             algorithm = signatures.signature_algorithm(
-                algorithm_id["algorithm"].dotted, _params_der(algorithm_id["parameters"])
+                algorithm_id["algorithm"].dotted, parameters_der(algorithm_id["parameters"])
             )
             tbs_der = bytes(tbs.dump())
             signature = signatures.bit_string_bytes(cert_list["signature"]) or b""

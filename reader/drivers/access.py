@@ -51,10 +51,10 @@ def _read_card_access(transport: Transport) -> bytes | None:
     try:
         response = plain.send(select_file(info.fid, p1=0x02))
         if response.sw == 0x9000:
-            return plain._read(info.name, None, None)
+            return plain.read_content(info.name, None)
         if response.sw == 0x6A82:
             return None
-        return plain._read(info.name, info.sfi, None)  # SELECT refused: try the SFI
+        return plain.read_content(info.name, info.sfi)  # SELECT refused: try the SFI
     except StatusWordError as exc:
         if exc.sw in CARD_ACCESS_ABSENT:
             return None

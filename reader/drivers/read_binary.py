@@ -137,7 +137,7 @@ class ReadBinaryEngine:
                 return self._read_rest(name, resume, progress)
             if self._use_sfi:
                 try:
-                    return self._read(name, info.sfi, progress)
+                    return self.read_content(name, info.sfi, progress)
                 except StatusWordError as exc:
                     if exc.sw not in SFI_NOT_SUPPORTED or (self.sm and self.sm.dead):
                         raise
@@ -147,11 +147,14 @@ class ReadBinaryEngine:
                 self._use_sfi = False
             else:
                 self.select(name)
-            return self._read(name, None, progress)
+            return self.read_content(name, None, progress)
         except ParseError as exc:
             raise exc.in_file(name) from None
 
-    def _read(self, name: str, sfi: int | None, progress: ProgressFn | None) -> bytes:
+    def read_content(self, name: str, sfi: int | None, progress: ProgressFn | None = None) -> bytes:
+        """The whole content of ``name``: of the file already selected (``sfi`` None) or read
+        by its short file identifier. ``read_file`` chooses between the two; opening a
+        session uses this directly for EF.CardAccess, which it selects its own way."""
         first_le = self.options.first_read or self.max_read
         head = self._read_chunk(0, first_le, sfi)
         if not head:

@@ -141,8 +141,12 @@ def _version_number(version: Any) -> int:
     return int(version[1:]) if isinstance(version, str) else int(version)
 
 
-def _is_absent_or_null(params: Any) -> bool:
-    return params is None or isinstance(params, core.Void | core.Null)
+def parameters_der(params: Any) -> bytes | None:
+    """An AlgorithmIdentifier's parameters as DER, None when absent or NULL (RFC 5754 §2 and
+    RFC 5758 §3.2 allow both for hashes and ECDSA)."""
+    if params is None or isinstance(params, core.Void | core.Null):
+        return None
+    return bytes(params.dump())
 
 
 def _anomalies(signed: cms.SignedData, infos: tuple[SignerInfo, ...]) -> tuple[str, ...]:
@@ -153,7 +157,7 @@ def _anomalies(signed: cms.SignedData, infos: tuple[SignerInfo, ...]) -> tuple[s
     listed: list[str] = []
     for algorithm in signed["digest_algorithms"]:
         listed.append(algorithm["algorithm"].dotted)
-        if not _is_absent_or_null(algorithm["parameters"]):
+        if parameters_der(algorithm["parameters"]) is not None:
             found.append("digestAlgorithms entry with parameters")
     for info in infos:
         if info.digest_algorithm not in listed:
@@ -229,14 +233,12 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
         subject_key_identifier=ski,
         digest_algorithm=digest_oid,
         digest_name=oids.HASH_NAMES.get(digest_oid),
-        digest_parameters=(
-            None if _is_absent_or_null(digest_params) else bytes(digest_params.dump())
-        ),
+        digest_parameters=parameters_der(digest_params),
         signed_attrs=signed_attrs_der,
         content_type=content_type,
         message_digest=message_digest,
         signing_time=signing_time,
         signature_algorithm=sig_alg["algorithm"].dotted,
-        signature_parameters=None if _is_absent_or_null(params) else bytes(params.dump()),
+        signature_parameters=parameters_der(params),
         signature=bytes(info["signature"].native),
     )
